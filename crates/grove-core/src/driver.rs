@@ -1,0 +1,128 @@
+//! The hub's idle wait, behind a small trait, and its default implementation.
+//!
+//! A hub with nothing to run waits in its [`Driver`] until another thread
+//! calls [`Driver::unpark`] or the next timer's deadline comes. grove-core ships
+//! [`ThreadParker`]; grove-io plugs its per-hub reactor in through
+//! [`crate::RuntimeBuilder::driver`], so that I/O readiness, timers and
+//! cross-hub wakeups all end the same wait.
+//!
+//! [`ThreadParker`] is also the OS-level half of every in-place park: a plain
+//! OS thread blocking through grove, or a green thread that must block
+//! without switching, waits on its thread's parker.
+//!
+//! # Protocol
+//!
+//! The parker holds one token (`notified`) under a mutex, like
+//! `std::thread::park`: `unpark` sets it and signals the condvar; `park`
+//! returns as soon as it finds it set, consuming it, or when the timeout
+//! passes. An unpark before the park is therefore never lost. Spurious
+//! returns are allowed, and every caller re-checks its own condition.
+
+use std::time::Duration;
+
+use crate::sync::{lock, Condvar, Mutex};
+
+/// What a hub waits in when it has nothing to run.
+///
+/// Implementations must be cheap to `unpark` from any thread and must not lose
+/// an `unpark` that comes before the `park` (keep a token, as
+/// `std::thread::park` does). `park` may return spuriously.
+///
+/// # Example
+///
+/// A driver that counts its wakeups, wrapping the default one:
+///
+/// ```
+/// use grove_core::{Driver, Runtime, ThreadParker};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::time::Duration;
+///
+/// #[derive(Default)]
+/// struct Counting { inner: ThreadParker, unparks: AtomicUsize }
+///
+/// impl Driver for Counting {
+///     fn park(&self, timeout: Option<Duration>) { self.inner.park(timeout) }
+///     fn unpark(&self) {
+///         self.unparks.fetch_add(1, Ordering::Relaxed);
+///         self.inner.unpark()
+///     }
+/// }
+///
+/// let rt = Runtime::builder()
+///     .workers(2)
+///     .driver(|_hub| Box::new(Counting::default()))
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(|| 6 * 7), 42);
+/// ```
+pub trait Driver: Send + Sync + 'static {
+    /// Waits until [`unpark`](Driver::unpark) is called or `timeout` passes
+    /// (`None`: no deadline; `Some(Duration::ZERO)`: poll and return). The hub
+    /// calls it with a zero timeout now and then while busy, so a driver that
+    /// also watches I/O gets polled.
+    fn park(&self, timeout: Option<Duration>);
+
+    /// Ends the current or the next [`park`](Driver::park). Called from any thread.
+    fn unpark(&self);
+}
+
+/// The default [`Driver`]: a token, a mutex and a condvar.
+///
+/// # Example
+///
+/// ```
+/// use grove_core::{Driver, ThreadParker};
+/// use std::time::Duration;
+///
+/// let p = ThreadParker::new();
+/// p.unpark();
+/// p.park(None); // returns at once: the token was set first
+/// p.park(Some(Duration::from_millis(1))); // times out
+/// ```
+#[derive(Debug, Default)]
+pub struct ThreadParker {
+    notified: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl ThreadParker {
+    /// A parker with no token.
+    pub fn new() -> Self {
+        ThreadParker {
+            notified: Mutex::new(false),
+            cond: Condvar::new(),
+        }
+    }
+}
+
+impl Driver for ThreadParker {
+    fn park(&self, timeout: Option<Duration>) {
+        let mut notified = lock(&self.notified);
+        if !*notified {
+            match timeout {
+                Some(d) if d.is_zero() => {}
+                Some(d) => {
+                    notified = match self.cond.wait_timeout(notified, d) {
+                        Ok((g, _)) => g,
+                        Err(p) => p.into_inner().0,
+                    };
+                }
+                None => {
+                    notified = match self.cond.wait(notified) {
+                        Ok(g) => g,
+                        Err(p) => p.into_inner(),
+                    };
+                }
+            }
+        }
+        *notified = false;
+    }
+
+    fn unpark(&self) {
+        let mut notified = lock(&self.notified);
+        if !*notified {
+            *notified = true;
+            self.cond.notify_one();
+        }
+    }
+}

@@ -1,0 +1,610 @@
+//! Spawning green threads and the [`Greenlet`] handle: gevent's Greenlet in
+//! `std::thread::JoinHandle`'s clothes.
+//!
+//! # The completion protocol
+//!
+//! A green thread's outcome lives in its `Packet`. The green thread writes the
+//! outcome once, then, under the packet's lock, moves from `Running` to
+//! `Linking`, runs its link callbacks (outside the lock, looping until none
+//! are left), moves to `Finished`, sets `finished` and unparks every waiter.
+//! A callback registered while `Linking` is run by the green thread; one
+//! registered once `Finished` runs at once in the caller. So the outcome is
+//! only ever read (by callbacks, one at a time, or by `is_successful`) between
+//! its single write and `join`, which takes it and needs the handle by value.
+
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, GreenletExit};
+use crate::hub::{self, current_task};
+use crate::runtime::Handle;
+use crate::stack::{self, SpawnError};
+use crate::sync::{lock, Mutex};
+use crate::task::{Task, PIN_ON_START};
+use crate::thread::{self, Thread, ThreadId};
+
+type Link<T> = Box<dyn FnOnce(&Result<T, Error>) + Send>;
+
+#[derive(PartialEq, Eq)]
+enum Stage {
+    Running,
+    Linking,
+    Finished,
+}
+
+struct Links<T> {
+    stage: Stage,
+    callbacks: Vec<Link<T>>,
+    waiters: Vec<Thread>,
+}
+
+struct Packet<T> {
+    outcome: UnsafeCell<Option<Result<T, Error>>>,
+    links: Mutex<Links<T>>,
+    finished: AtomicBool,
+}
+
+// SAFETY: `outcome` is written once by the green thread before it leaves
+// `Running` (under the lock), then only read (one reader at a time, see the
+// module docs) until `join` takes it after `Finished`. T: Send is enough for
+// that hand-over; shared reads from several threads need T: Sync, which the
+// Sync impl of Greenlet requires.
+unsafe impl<T: Send> Send for Packet<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Packet<T> {}
+
+impl<T> Packet<T> {
+    fn complete(&self, outcome: Result<T, Error>) {
+        let mut g = lock(&self.links);
+        // SAFETY: the only write, made while `Running`, under the lock.
+        unsafe { *self.outcome.get() = Some(outcome) };
+        g.stage = Stage::Linking;
+        loop {
+            let callbacks = std::mem::take(&mut g.callbacks);
+            if callbacks.is_empty() {
+                break;
+            }
+            drop(g);
+            for cb in callbacks {
+                // SAFETY: written above; no one writes again before `join`.
+                let r = unsafe { (*self.outcome.get()).as_ref() };
+                if let Some(r) = r {
+                    let _ = catch_unwind(AssertUnwindSafe(|| cb(r)));
+                }
+            }
+            g = lock(&self.links);
+        }
+        g.stage = Stage::Finished;
+        self.finished.store(true, Ordering::Release);
+        let waiters = std::mem::take(&mut g.waiters);
+        drop(g);
+        for w in waiters {
+            w.unpark();
+        }
+    }
+}
+
+/// A handle to a green thread: join it, wait for it, kill it, link to it.
+///
+/// Dropping the handle detaches the green thread, which runs on.
+///
+/// # Example
+///
+/// ```
+/// let g = grove_core::spawn(|| 6 * 7);
+/// assert_eq!(g.join().unwrap(), 42);
+/// ```
+pub struct Greenlet<T> {
+    task: Arc<Task>,
+    packet: Arc<Packet<T>>,
+}
+
+// SAFETY: shared `&Greenlet` access can read the outcome from several threads
+// (`link` after finish), which needs T: Sync.
+unsafe impl<T: Send + Sync> Sync for Greenlet<T> {}
+
+impl<T> fmt::Debug for Greenlet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Greenlet")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("ready", &self.is_ready())
+            .finish()
+    }
+}
+
+impl<T: Send + 'static> Greenlet<T> {
+    /// Waits for the green thread to finish and returns its value, or why
+    /// there is none (gevent's `get()`; `std::thread::JoinHandle::join`).
+    ///
+    /// ```
+    /// let g = grove_core::spawn(|| panic!("oops"));
+    /// assert!(g.join().is_err());
+    /// ```
+    pub fn join(self) -> Result<T, Error> {
+        if self.is_current() {
+            return Err(Error::JoinSelf);
+        }
+        self.wait_until(None);
+        // SAFETY: `Finished`: the green thread and every callback are done with
+        // the outcome, and we own the only handle.
+        let outcome = unsafe { (*self.packet.outcome.get()).take() };
+        outcome.unwrap_or(Err(Error::Killed))
+    }
+
+    /// Waits for the green thread to finish (gevent's `join()`).
+    ///
+    /// Panics if called by the green thread itself, which could never finish.
+    ///
+    /// ```
+    /// let g = grove_core::spawn(|| ());
+    /// g.wait();
+    /// assert!(g.is_ready());
+    /// ```
+    pub fn wait(&self) {
+        self.assert_not_current("wait");
+        self.wait_until(None);
+    }
+
+    /// Waits at most `timeout`; true if it finished (gevent's `join(timeout)`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let g = grove_core::spawn(|| grove_core::sleep(Duration::from_secs(60)));
+    /// assert!(!g.wait_timeout(Duration::from_millis(5)));
+    /// g.kill();
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.assert_not_current("wait_timeout");
+        self.wait_until(Instant::now().checked_add(timeout))
+    }
+
+    /// Kills the green thread and waits for it to finish: it unwinds from its
+    /// current blocking point with [`GreenletExit`], running every destructor
+    /// on its stack, and finishes with [`Error::Killed`]. A green thread that
+    /// has not started never runs. Killing a finished green thread does
+    /// nothing. A green thread that never blocks (a CPU loop) is only killed
+    /// when it next blocks or yields. Killing yourself unwinds at once.
+    ///
+    /// ```
+    /// let g = grove_core::spawn(|| grove_core::park());
+    /// g.kill();
+    /// assert!(matches!(g.join(), Err(grove_core::Error::Killed)));
+    /// ```
+    pub fn kill(&self) {
+        if self.is_current() {
+            thread::raise_kill();
+        }
+        self.request_kill();
+        self.wait_until(None);
+    }
+
+    /// Like [`kill`](Greenlet::kill), waiting at most `timeout`; true if it
+    /// finished. Killing yourself unwinds at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let g = grove_core::spawn(|| grove_core::sleep(Duration::from_secs(60)));
+    /// assert!(g.kill_timeout(Duration::from_secs(5)));
+    /// ```
+    pub fn kill_timeout(&self, timeout: Duration) -> bool {
+        if self.is_current() {
+            thread::raise_kill();
+        }
+        self.request_kill();
+        self.wait_until(Instant::now().checked_add(timeout))
+    }
+
+    /// Calls `f` with the outcome once the green thread finishes (gevent's
+    /// `link`). Callbacks run on the green thread itself, in the order they
+    /// were added, before joiners wake; if it has finished already, `f` runs
+    /// now, on the caller. A panic in a callback is contained.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let (tx, rx) = mpsc::channel();
+    /// let g = grove_core::spawn(|| 3);
+    /// g.link(move |r| tx.send(*r.as_ref().unwrap()).unwrap());
+    /// assert_eq!(rx.recv().unwrap(), 3);
+    /// ```
+    pub fn link<F>(&self, f: F)
+    where
+        F: FnOnce(&Result<T, Error>) + Send + 'static,
+    {
+        let mut g = lock(&self.packet.links);
+        if g.stage != Stage::Finished {
+            g.callbacks.push(Box::new(f));
+            return;
+        }
+        drop(g);
+        // SAFETY: `Finished`; readers are serialised by the rules in the
+        // module docs (the Sync bound covers shared handles).
+        if let Some(r) = unsafe { (*self.packet.outcome.get()).as_ref() } {
+            f(r);
+        }
+    }
+
+    fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        if self.is_ready() {
+            return true;
+        }
+        let me = thread::current();
+        {
+            let mut g = lock(&self.packet.links);
+            if g.stage == Stage::Finished {
+                return true;
+            }
+            g.waiters.push(me.clone());
+        }
+        let _unlist = Unlist {
+            packet: &self.packet,
+            id: me.id(),
+        };
+        loop {
+            if self.is_ready() {
+                return true;
+            }
+            match deadline {
+                None => thread::park(),
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => {
+                        let _ = thread::park_timeout(left);
+                    }
+                    _ => return self.is_ready(),
+                },
+            }
+        }
+    }
+}
+
+/// Takes a waiter off the list when its wait ends (also when it unwinds).
+struct Unlist<'a, T> {
+    packet: &'a Packet<T>,
+    id: ThreadId,
+}
+
+impl<T> Drop for Unlist<'_, T> {
+    fn drop(&mut self) {
+        let mut g = lock(&self.packet.links);
+        if let Some(pos) = g.waiters.iter().position(|w| w.id() == self.id) {
+            g.waiters.swap_remove(pos);
+        }
+    }
+}
+
+impl<T> Greenlet<T> {
+    /// The green thread's id.
+    ///
+    /// ```
+    /// let g = grove_core::spawn(|| grove_core::current().id());
+    /// let id = g.id();
+    /// assert_eq!(g.join().unwrap(), id);
+    /// ```
+    pub fn id(&self) -> ThreadId {
+        self.thread().id()
+    }
+
+    /// The green thread's name, if it was given one.
+    ///
+    /// ```
+    /// let g = grove_core::Builder::new().name("fetch").spawn(|| ()).unwrap();
+    /// assert_eq!(g.name(), Some("fetch"));
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.task.name.as_deref()
+    }
+
+    /// A handle to the green thread, e.g. to [`unpark`](Thread::unpark) it.
+    ///
+    /// ```
+    /// let g = grove_core::spawn(|| grove_core::park());
+    /// g.thread().unpark();
+    /// g.join().unwrap();
+    /// ```
+    pub fn thread(&self) -> Thread {
+        Thread::from_task(self.task.clone())
+    }
+
+    /// Whether it has finished (gevent's `ready()`).
+    ///
+    /// ```
+    /// let g = grove_core::spawn(|| ());
+    /// g.wait();
+    /// assert!(g.is_ready());
+    /// ```
+    pub fn is_ready(&self) -> bool {
+        self.packet.finished.load(Ordering::Acquire)
+    }
+
+    /// Whether it has finished and returned a value (gevent's `successful()`).
+    ///
+    /// ```
+    /// let g = grove_core::spawn(|| 1);
+    /// g.wait();
+    /// assert!(g.is_successful());
+    /// ```
+    pub fn is_successful(&self) -> bool {
+        // SAFETY: read only after `finished` (Acquire) saw the single write.
+        self.is_ready() && matches!(unsafe { &*self.packet.outcome.get() }, Some(Ok(_)))
+    }
+
+    fn is_current(&self) -> bool {
+        current_task().is_some_and(|t| std::ptr::eq(t, Arc::as_ptr(&self.task)))
+    }
+
+    fn assert_not_current(&self, what: &str) {
+        assert!(
+            !self.is_current(),
+            "grove: a green thread cannot {what} for itself: it would never finish"
+        );
+    }
+
+    fn request_kill(&self) {
+        let n = self.task.state.kill();
+        hub::wake(self.task.clone(), n);
+    }
+}
+
+/// Waits for every green thread in `greenlets` to finish, or until `timeout`
+/// passes (gevent's `joinall`). Returns true if all finished.
+///
+/// ```
+/// let gs: Vec<_> = (0..10).map(|i| grove_core::spawn(move || i)).collect();
+/// assert!(grove_core::joinall(&gs, None));
+/// assert!(gs.iter().all(|g| g.is_ready()));
+/// ```
+pub fn joinall<T: Send + 'static>(greenlets: &[Greenlet<T>], timeout: Option<Duration>) -> bool {
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    greenlets.iter().all(|g| match deadline {
+        None => {
+            g.wait();
+            true
+        }
+        Some(d) => g.wait_timeout(d.saturating_duration_since(Instant::now())),
+    })
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Pin {
+    No,
+    OnStart,
+    Hub(usize),
+}
+
+/// Configures a green thread before spawning it, like `std::thread::Builder`.
+///
+/// # Example
+///
+/// ```
+/// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
+/// let g = grove_core::Builder::new()
+///     .name("pinned-to-1")
+///     .stack_size(64 * 1024)
+///     .hub(1)
+///     .spawn_on(rt.handle(), || grove_core::hub_index())
+///     .unwrap();
+/// assert_eq!(g.join().unwrap(), Some(1));
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct Builder {
+    name: Option<String>,
+    stack_size: Option<usize>,
+    pin: Pin,
+    delay: Option<Duration>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// A builder with the runtime's defaults.
+    ///
+    /// ```
+    /// let g = grove_core::Builder::new().spawn(|| 1).unwrap();
+    /// assert_eq!(g.join().unwrap(), 1);
+    /// ```
+    pub fn new() -> Builder {
+        Builder {
+            name: None,
+            stack_size: None,
+            pin: Pin::No,
+            delay: None,
+        }
+    }
+
+    /// Names the green thread (shown by [`Thread::name`] and in overflow reports).
+    ///
+    /// ```
+    /// let g = grove_core::Builder::new().name("x").spawn(|| ()).unwrap();
+    /// assert_eq!(g.name(), Some("x"));
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The green thread's stack size in bytes (16 KiB to 1 GiB, rounded up to
+    /// pages). Default: the runtime's.
+    ///
+    /// ```
+    /// let g = grove_core::Builder::new().stack_size(1 << 20).spawn(|| ()).unwrap();
+    /// g.join().unwrap();
+    /// ```
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Pins the green thread to the hub it starts on: it never migrates, so
+    /// OS-thread-local state stays put under it.
+    ///
+    /// ```
+    /// let g = grove_core::Builder::new()
+    ///     .pinned()
+    ///     .spawn(|| {
+    ///         let a = grove_core::hub_index();
+    ///         grove_core::yield_now();
+    ///         a == grove_core::hub_index()
+    ///     })
+    ///     .unwrap();
+    /// assert!(g.join().unwrap());
+    /// ```
+    pub fn pinned(mut self) -> Builder {
+        self.pin = Pin::OnStart;
+        self
+    }
+
+    /// Pins the green thread to hub `index` (see [`Builder::pinned`]).
+    ///
+    /// ```
+    /// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
+    /// let g = grove_core::Builder::new().hub(0).spawn_on(rt.handle(), grove_core::hub_index);
+    /// assert_eq!(g.unwrap().join().unwrap(), Some(0));
+    /// ```
+    pub fn hub(mut self, index: usize) -> Builder {
+        self.pin = Pin::Hub(index);
+        self
+    }
+
+    /// Starts the green thread only after `delay` (gevent's `spawn_later`).
+    /// Until then it holds no stack.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let t = Instant::now();
+    /// let g = grove_core::Builder::new().delay(Duration::from_millis(5)).spawn(|| ()).unwrap();
+    /// g.join().unwrap();
+    /// assert!(t.elapsed() >= Duration::from_millis(5));
+    /// ```
+    pub fn delay(mut self, delay: Duration) -> Builder {
+        self.delay = Some(delay);
+        self
+    }
+
+    /// Spawns on the caller's runtime (or the default runtime).
+    ///
+    /// ```
+    /// let err = grove_core::Builder::new().stack_size(1).spawn(|| ()).unwrap_err();
+    /// assert!(matches!(err, grove_core::SpawnError::StackSize { .. }));
+    /// ```
+    pub fn spawn<F, T>(self, f: F) -> Result<Greenlet<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.spawn_on(&Handle::current(), f)
+    }
+
+    /// Spawns on the runtime of `handle`.
+    ///
+    /// ```
+    /// let rt = grove_core::Runtime::new().unwrap();
+    /// let g = grove_core::Builder::new().spawn_on(rt.handle(), || 2).unwrap();
+    /// assert_eq!(g.join().unwrap(), 2);
+    /// ```
+    pub fn spawn_on<F, T>(self, handle: &Handle, f: F) -> Result<Greenlet<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let shared = &handle.shared;
+        let stack_size = match self.stack_size {
+            Some(s) => stack::validate_size(s)?,
+            None => shared.stacks.default_size(),
+        };
+        let pin = match self.pin {
+            Pin::No => None,
+            Pin::OnStart => Some(PIN_ON_START),
+            Pin::Hub(i) if i < shared.hubs.len() => Some(i),
+            Pin::Hub(index) => {
+                return Err(SpawnError::NoSuchHub {
+                    index,
+                    hubs: shared.hubs.len(),
+                })
+            }
+        };
+        let packet = Arc::new(Packet {
+            outcome: UnsafeCell::new(None),
+            links: Mutex::new(Links {
+                stage: Stage::Running,
+                callbacks: Vec::new(),
+                waiters: Vec::new(),
+            }),
+            finished: AtomicBool::new(false),
+        });
+        let p = packet.clone();
+        let main = Box::new(move |cancel: Option<Error>| {
+            let outcome = match cancel {
+                Some(e) => {
+                    drop(f);
+                    Err(e)
+                }
+                None => match catch_unwind(AssertUnwindSafe(f)) {
+                    Ok(v) => Ok(v),
+                    Err(payload) if payload.is::<GreenletExit>() => Err(Error::Killed),
+                    Err(payload) => Err(Error::Panicked(payload)),
+                },
+            };
+            p.complete(outcome);
+        });
+        let start_at = self.delay.and_then(|d| Instant::now().checked_add(d));
+        let task = Arc::new(Task::new(
+            shared.clone(),
+            self.name,
+            stack_size,
+            pin,
+            start_at,
+            main,
+        ));
+        shared.registry.insert(&task)?;
+        shared.push_new(task.clone());
+        Ok(Greenlet { task, packet })
+    }
+}
+
+/// Spawns a green thread running `f` on the caller's runtime (the default
+/// runtime outside one) and returns its handle (gevent's `spawn`).
+///
+/// Panics if the green thread cannot be spawned (the runtime has shut down);
+/// [`Builder::spawn`] reports that as an error instead.
+///
+/// ```
+/// let g = grove_core::spawn(|| "hello from a green thread");
+/// assert_eq!(g.join().unwrap(), "hello from a green thread");
+/// ```
+pub fn spawn<F, T>(f: F) -> Greenlet<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match Builder::new().spawn(f) {
+        Ok(g) => g,
+        Err(e) => panic!("grove: spawn failed: {e}"),
+    }
+}
+
+/// Spawns a green thread that starts after `delay` (gevent's `spawn_later`).
+///
+/// ```
+/// use std::time::Duration;
+/// let g = grove_core::spawn_later(Duration::from_millis(1), || 5);
+/// assert_eq!(g.join().unwrap(), 5);
+/// ```
+pub fn spawn_later<F, T>(delay: Duration, f: F) -> Greenlet<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match Builder::new().delay(delay).spawn(f) {
+        Ok(g) => g,
+        Err(e) => panic!("grove: spawn_later failed: {e}"),
+    }
+}

@@ -1,0 +1,138 @@
+//! The idle protocol: which hubs search for work, which sleep, and who wakes
+//! whom, without lost wakeups and without waking every hub for one task.
+//!
+//! # State
+//!
+//! One atomic word packs two counts, `searching` (low 16 bits: hubs looking
+//! for work to steal) and `awake` (high bits: hubs not asleep); a mutex guards
+//! the list of sleeping hubs.
+//!
+//! # Transitions
+//!
+//! * **start searching** (an idle hub): allowed only while fewer than half
+//!   the hubs search (at least one may), so stealing never becomes a stampede;
+//!   `searching += 1`.
+//! * **stop searching** (a hub that found work): `searching -= 1`. The last
+//!   searcher to find work wakes one more hub (work tends to come in bursts).
+//! * **go to sleep** (a hub that found nothing): under the lock, `awake -= 1`
+//!   (and `searching -= 1` if it was searching), and it joins the sleepers.
+//!   The *last searcher* to go to sleep must then look at every queue once
+//!   more and wake a hub if it finds work.
+//! * **notify** (anyone who made work stealable): a `SeqCst` fence, then if no
+//!   hub searches and some hub sleeps, lock, re-check, pop one sleeper, count
+//!   it as awake *and searching*, and unpark it. A searcher already present
+//!   will find the work, so one new task wakes at most one hub.
+//! * **woken** (a hub returning from its driver): if it is no longer on the
+//!   sleepers list, a notify took it off and counted it searching; otherwise
+//!   (a timer, a targeted wake, or a spurious return) it takes itself off and
+//!   counts itself awake, not searching.
+//!
+//! # Why no wakeup is lost
+//!
+//! A producer does *push work; fence(SeqCst); read counts*. A hub going to
+//! sleep does *update counts (lock + RMW); fence(SeqCst); read queues* (the
+//! last searcher's re-check). Under `SeqCst` one of the two must see the
+//! other's write: either the producer sees no searcher and a sleeper and wakes
+//! it, or the last searcher sees the work. Non-searching hubs may sleep without
+//! re-checking because a searcher existed when they stopped, and a searcher
+//! either finds the work or is the last searcher and re-checks.
+//!
+//! Work aimed at one hub (a pinned green thread) cannot wait for a searcher,
+//! so it uses the hub's own `sleeping` flag instead (see `hub.rs`).
+
+use crate::sync::{fence, lock, AtomicUsize, Mutex, Ordering};
+
+const SEARCH_MASK: usize = 0xFFFF;
+const AWAKE_ONE: usize = 1 << 16;
+
+/// The shared idle state of one runtime's hubs.
+#[derive(Debug)]
+pub struct Idle {
+    state: AtomicUsize,
+    sleepers: Mutex<Vec<usize>>,
+    hubs: usize,
+}
+
+impl Idle {
+    /// All `hubs` start awake and not searching.
+    pub fn new(hubs: usize) -> Self {
+        assert!(hubs > 0 && hubs < SEARCH_MASK, "hub count out of range");
+        Idle {
+            state: AtomicUsize::new(hubs * AWAKE_ONE),
+            sleepers: Mutex::new(Vec::with_capacity(hubs)),
+            hubs,
+        }
+    }
+
+    fn searching(state: usize) -> usize {
+        state & SEARCH_MASK
+    }
+
+    fn awake(state: usize) -> usize {
+        state >> 16
+    }
+
+    /// An idle hub asks to search. Returns false if enough hubs search already.
+    pub fn start_searching(&self) -> bool {
+        let state = self.state.load(Ordering::SeqCst);
+        if 2 * Self::searching(state) >= self.hubs.max(2) {
+            return false;
+        }
+        self.state.fetch_add(1, Ordering::SeqCst);
+        true
+    }
+
+    /// A searching hub found work. Returns true if it was the last searcher
+    /// (the caller should then [`notify`](Idle::notify)).
+    pub fn stop_searching(&self) -> bool {
+        let prev = self.state.fetch_sub(1, Ordering::SeqCst);
+        debug_assert!(Self::searching(prev) > 0);
+        Self::searching(prev) == 1
+    }
+
+    /// Hub `index` goes to sleep. Returns true if it was the last searcher:
+    /// the caller must re-check every queue and notify if it finds work.
+    pub fn go_to_sleep(&self, index: usize, searching: bool) -> bool {
+        let mut sleepers = lock(&self.sleepers);
+        let dec = AWAKE_ONE + usize::from(searching);
+        let prev = self.state.fetch_sub(dec, Ordering::SeqCst);
+        sleepers.push(index);
+        drop(sleepers);
+        fence(Ordering::SeqCst);
+        searching && Self::searching(prev) == 1
+    }
+
+    /// Someone made work stealable: pick a sleeping hub to wake, if no hub is
+    /// searching already. The caller unparks the returned hub.
+    pub fn notify(&self) -> Option<usize> {
+        fence(Ordering::SeqCst);
+        if !self.should_wake(self.state.load(Ordering::SeqCst)) {
+            return None;
+        }
+        let mut sleepers = lock(&self.sleepers);
+        if !self.should_wake(self.state.load(Ordering::SeqCst)) {
+            return None;
+        }
+        let index = sleepers.pop()?;
+        self.state.fetch_add(AWAKE_ONE + 1, Ordering::SeqCst);
+        Some(index)
+    }
+
+    fn should_wake(&self, state: usize) -> bool {
+        Self::searching(state) == 0 && Self::awake(state) < self.hubs
+    }
+
+    /// Hub `index` returned from its driver. Returns true if it was woken by
+    /// [`notify`](Idle::notify) (and so is now searching).
+    pub fn woken(&self, index: usize) -> bool {
+        let mut sleepers = lock(&self.sleepers);
+        match sleepers.iter().position(|&i| i == index) {
+            Some(pos) => {
+                sleepers.swap_remove(pos);
+                self.state.fetch_add(AWAKE_ONE, Ordering::SeqCst);
+                false
+            }
+            None => true,
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! The park state machine: one atomic word per parkable thread of control.
+//!
+//! Every green thread (and every plain OS thread that blocks through grove)
+//! owns one [`ParkState`]. It decides, for each park, who resumes the parked
+//! party and when, so that a parked green thread is resumed exactly once, never
+//! before it has fully left its stack, and no wakeup is lost. It knows nothing
+//! about stacks or queues: callers act on what its methods return.
+//!
+//! # Bit layout
+//!
+//! ```text
+//!  63 ............ 7   6         5       4          3           2          1 0
+//! [ generation     | IN_PLACE | KILLED | SLEEPING | TIMED_OUT | NOTIFIED | PHASE ]
+//! ```
+//!
+//! * `PHASE` is `RUNNING` (0), `PARKING` (1) or `PARKED` (2).
+//!   - `RUNNING`: the owner is running, or queued to run. Nobody may resume it.
+//!   - `PARKING`: the owner has decided to park and is switching off its stack.
+//!     Its saved context does not exist yet, so nobody may resume it; a wake
+//!     that arrives now is recorded in a bit and acted on by [`commit`].
+//!   - `PARKED`: the owner is fully off its stack (or, in place, blocked on an
+//!     OS-level parker). Whoever moves the word from `PARKED` to `RUNNING` owns
+//!     the duty of resuming it, and that transition is a CAS, so there is
+//!     exactly one such party.
+//! * `NOTIFIED` is std's unpark token: set by [`unpark`] when it cannot wake
+//!   the owner directly; consumed by the next park.
+//! * `TIMED_OUT` records that the timer of the current generation fired.
+//! * `SLEEPING` marks a park that ignores unpark tokens (`grove::sleep`): only
+//!   its timer or a kill ends it; an unpark meanwhile leaves its token set.
+//! * `KILLED` is a pending kill request, delivered at the next blocking point.
+//! * `IN_PLACE` marks a park that blocks its OS thread instead of switching to
+//!   the hub (OS threads, and green threads that block while unwinding). The
+//!   party that ends such a park wakes the OS thread instead of scheduling.
+//! * `generation` counts parks. A timer carries the generation of the park
+//!   that armed it, so a stale timer can never end a later park.
+//!
+//! # Transitions
+//!
+//! | method | by | from | to | returns |
+//! |---|---|---|---|---|
+//! | [`begin`] | owner | RUNNING + KILLED | RUNNING | `Ready(Killed)` |
+//! | [`begin`] | owner | RUNNING + NOTIFIED (not sleep) | RUNNING | `Ready(Unparked)` |
+//! | [`begin`] | owner | RUNNING | PARKING, gen+1 | `Parking(gen)` |
+//! | [`begin`] (in place) | owner | RUNNING | PARKED + IN_PLACE, gen+1 | `Parking(gen)` |
+//! | [`commit`] | hub, after the switch | PARKING + a pending wake | RUNNING | `Resume` |
+//! | [`commit`] | hub, after the switch | PARKING | PARKED | `Parked` |
+//! | [`unpark`] | anyone | PARKED, not SLEEPING | RUNNING | `Schedule` / `WakeInPlace` |
+//! | [`unpark`] | anyone | otherwise | + NOTIFIED | `Nothing` |
+//! | [`timeout`] | timer | PARKED, same gen | RUNNING + TIMED_OUT | `Schedule` / `WakeInPlace` |
+//! | [`timeout`] | timer | PARKING, same gen | + TIMED_OUT | `Nothing` |
+//! | [`timeout`] | timer | other gen, or RUNNING | unchanged | `Nothing` |
+//! | [`kill`] | anyone | PARKED, not IN_PLACE | RUNNING + KILLED | `Schedule` |
+//! | [`kill`] | anyone | otherwise | + KILLED | `Nothing` |
+//! | [`resumed`] | owner, once running | RUNNING | clears TIMED_OUT (and KILLED) | the reason |
+//!
+//! A "pending wake" for [`commit`] is `KILLED`, `TIMED_OUT`, or `NOTIFIED`
+//! without `SLEEPING`. A commit that resumes consumes `NOTIFIED` (that token
+//! ended this park); the other two are reported by [`resumed`].
+//!
+//! # Orderings
+//!
+//! Every read-modify-write is `AcqRel` (loads before a CAS are `Acquire`):
+//! * [`commit`]'s `PARKING -> PARKED` releases the context the hub saved for
+//!   the owner; the `PARKED -> RUNNING` CAS in [`unpark`], [`timeout`] or
+//!   [`kill`] acquires it, so the party that resumes the owner sees it.
+//! * [`unpark`] releases whatever the unparker wrote before calling it; the
+//!   owner's [`begin`] (consuming a token) or [`resumed`] acquires it. This
+//!   is std's guarantee for `Thread::unpark` / `park`.
+//! * In place, [`begin`] releases the OS-thread waker the owner stored just
+//!   before it, and the winning CAS acquires it.
+//!
+//! Only the owner moves the phase out of `RUNNING`, and only [`commit`] moves
+//! it out of `PARKING`; all others only set bits or win the single
+//! `PARKED -> RUNNING` CAS. These two facts are what the loom models check.
+//!
+//! [`begin`]: ParkState::begin
+//! [`commit`]: ParkState::commit
+//! [`unpark`]: ParkState::unpark
+//! [`timeout`]: ParkState::timeout
+//! [`kill`]: ParkState::kill
+//! [`resumed`]: ParkState::resumed
+
+use crate::sync::{AtomicUsize, Ordering};
+
+const PHASE: usize = 0b11;
+const RUNNING: usize = 0;
+const PARKING: usize = 1;
+const PARKED: usize = 2;
+const NOTIFIED: usize = 1 << 2;
+const TIMED_OUT: usize = 1 << 3;
+const SLEEPING: usize = 1 << 4;
+const KILLED: usize = 1 << 5;
+const IN_PLACE: usize = 1 << 6;
+const GEN_SHIFT: u32 = 7;
+const GEN_ONE: usize = 1 << GEN_SHIFT;
+
+/// The generation of one park, carried by the timer that park armed.
+pub type Gen = usize;
+
+/// What kind of park [`ParkState::begin`] starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `park` / `park_timeout`: an unpark token ends it.
+    Park,
+    /// `sleep`: only the timer (or a kill) ends it; tokens stay set.
+    Sleep,
+}
+
+/// Why a park ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// An unpark (or a spurious wake, which callers must tolerate).
+    Unparked,
+    /// The timer armed for this park fired.
+    TimedOut,
+    /// A kill request is pending: the caller must unwind.
+    Killed,
+}
+
+/// The result of [`ParkState::begin`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Begin {
+    /// No park happens: return at once with this reason.
+    Ready(Wake),
+    /// The park started with this generation: arm a timer with it (if any),
+    /// then switch off the stack (or wait in place).
+    Parking(Gen),
+}
+
+/// The result of [`ParkState::commit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Commit {
+    /// The owner is parked; a later wake will schedule it.
+    Parked,
+    /// A wake arrived during the switch: the committing hub resumes it.
+    Resume,
+}
+
+/// What the caller of a wake method must now do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notify {
+    /// Nothing: the wake was recorded, or had no effect.
+    Nothing,
+    /// The caller won `PARKED -> RUNNING`: put the green thread on a run queue.
+    Schedule,
+    /// The caller won `PARKED -> RUNNING` for an in-place park: wake its OS thread.
+    WakeInPlace,
+}
+
+/// One park state word. See the module documentation for the protocol.
+#[derive(Debug)]
+pub struct ParkState {
+    word: AtomicUsize,
+}
+
+impl Default for ParkState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ParkState {
+    /// A state in `RUNNING`, with no token, generation 0.
+    pub fn new() -> Self {
+        ParkState {
+            word: AtomicUsize::new(RUNNING),
+        }
+    }
+
+    /// Owner: start a park. See the transition table.
+    pub fn begin(&self, mode: Mode, in_place: bool) -> Begin {
+        let mut cur = self.word.load(Ordering::Acquire);
+        loop {
+            debug_assert_eq!(cur & PHASE, RUNNING, "begin while not running");
+            let (new, ready) = if cur & KILLED != 0 && !in_place {
+                (cur & !KILLED, Some(Wake::Killed))
+            } else if mode == Mode::Park && cur & NOTIFIED != 0 {
+                (cur & !NOTIFIED, Some(Wake::Unparked))
+            } else {
+                let gen_bits = (cur & !(GEN_ONE - 1)).wrapping_add(GEN_ONE);
+                let phase = if in_place { PARKED | IN_PLACE } else { PARKING };
+                let sleep = if mode == Mode::Sleep { SLEEPING } else { 0 };
+                (gen_bits | phase | sleep | (cur & (NOTIFIED | KILLED)), None)
+            };
+            match self
+                .word
+                .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    return match ready {
+                        Some(w) => Begin::Ready(w),
+                        None => Begin::Parking(new >> GEN_SHIFT),
+                    }
+                }
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Hub, after the owner has switched off its stack: finish the park.
+    pub fn commit(&self) -> Commit {
+        let mut cur = self.word.load(Ordering::Acquire);
+        loop {
+            debug_assert_eq!(cur & PHASE, PARKING, "commit while not parking");
+            let token = cur & NOTIFIED != 0 && cur & SLEEPING == 0;
+            let pending = token || cur & (KILLED | TIMED_OUT) != 0;
+            let (new, result) = if pending {
+                let keep = if token { cur & !NOTIFIED } else { cur };
+                ((keep & !(PHASE | SLEEPING)) | RUNNING, Commit::Resume)
+            } else {
+                ((cur & !PHASE) | PARKED, Commit::Parked)
+            };
+            match self
+                .word
+                .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return result,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Anyone: std's `unpark`. Wakes a parked owner or leaves a token.
+    pub fn unpark(&self) -> Notify {
+        let mut cur = self.word.load(Ordering::Acquire);
+        loop {
+            let wakes = cur & PHASE == PARKED && cur & SLEEPING == 0;
+            let new = if wakes {
+                (cur & !(PHASE | IN_PLACE)) | RUNNING
+            } else {
+                cur | NOTIFIED
+            };
+            match self
+                .word
+                .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) if wakes => return wake_kind(cur),
+                Ok(_) => return Notify::Nothing,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Timer: the deadline of the park of generation `gen` has passed.
+    pub fn timeout(&self, gen: Gen) -> Notify {
+        let mut cur = self.word.load(Ordering::Acquire);
+        loop {
+            if cur >> GEN_SHIFT != gen & (usize::MAX >> GEN_SHIFT) {
+                return Notify::Nothing;
+            }
+            let (new, result) = match cur & PHASE {
+                PARKED => (
+                    (cur & !(PHASE | SLEEPING | IN_PLACE)) | RUNNING | TIMED_OUT,
+                    wake_kind(cur),
+                ),
+                PARKING => (cur | TIMED_OUT, Notify::Nothing),
+                _ => return Notify::Nothing,
+            };
+            match self
+                .word
+                .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return result,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Anyone: request a kill, delivered at the owner's next blocking point.
+    ///
+    /// An in-place park is left alone: the owner is unwinding already (or is
+    /// an OS thread, which cannot be killed), so it only records the bit.
+    pub fn kill(&self) -> Notify {
+        let mut cur = self.word.load(Ordering::Acquire);
+        loop {
+            let wakes = cur & PHASE == PARKED && cur & IN_PLACE == 0;
+            let new = if wakes {
+                (cur & !(PHASE | SLEEPING)) | RUNNING | KILLED
+            } else {
+                cur | KILLED
+            };
+            match self
+                .word
+                .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) if wakes => return Notify::Schedule,
+                Ok(_) => return Notify::Nothing,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Owner, once resumed (phase is `RUNNING` again): why did the park end?
+    ///
+    /// Clears `TIMED_OUT`, and `KILLED` unless `in_place` (an in-place park
+    /// never delivers a kill: its owner is already unwinding).
+    pub fn resumed(&self, in_place: bool) -> Wake {
+        let clear = if in_place {
+            TIMED_OUT
+        } else {
+            TIMED_OUT | KILLED
+        };
+        let prev = self.word.fetch_and(!clear, Ordering::AcqRel);
+        debug_assert_eq!(prev & PHASE, RUNNING, "resumed while parked");
+        if !in_place && prev & KILLED != 0 {
+            Wake::Killed
+        } else if prev & TIMED_OUT != 0 {
+            Wake::TimedOut
+        } else {
+            Wake::Unparked
+        }
+    }
+
+    /// Whether the owner's phase is `RUNNING` (its park, if any, has ended).
+    pub fn is_running(&self) -> bool {
+        self.word.load(Ordering::Acquire) & PHASE == RUNNING
+    }
+
+    /// Owner: take a pending kill request, if any (used at `yield_now` and
+    /// before a green thread's first run).
+    pub fn take_kill(&self) -> bool {
+        self.word.fetch_and(!KILLED, Ordering::AcqRel) & KILLED != 0
+    }
+
+    /// Whether a kill request is pending (not yet delivered).
+    pub fn kill_pending(&self) -> bool {
+        self.word.load(Ordering::Acquire) & KILLED != 0
+    }
+
+    /// Whether the timer armed for generation `gen` could still end a park:
+    /// the owner is parking or parked in that generation. Used to drop stale
+    /// timers.
+    pub fn is_waiting_in(&self, gen: Gen) -> bool {
+        let cur = self.word.load(Ordering::Acquire);
+        cur >> GEN_SHIFT == gen & (usize::MAX >> GEN_SHIFT) && cur & PHASE != RUNNING
+    }
+}
+
+fn wake_kind(prev: usize) -> Notify {
+    if prev & IN_PLACE != 0 {
+        Notify::WakeInPlace
+    } else {
+        Notify::Schedule
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn parking(s: &ParkState, mode: Mode) -> Gen {
+        match s.begin(mode, false) {
+            Begin::Parking(g) => g,
+            other => panic!("expected a park, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn token_before_park_is_not_lost() {
+        let s = ParkState::new();
+        assert_eq!(s.unpark(), Notify::Nothing);
+        assert_eq!(s.begin(Mode::Park, false), Begin::Ready(Wake::Unparked));
+        // The token was consumed: the next park really parks.
+        parking(&s, Mode::Park);
+        assert_eq!(s.commit(), Commit::Parked);
+        assert_eq!(s.unpark(), Notify::Schedule);
+        assert_eq!(s.resumed(false), Wake::Unparked);
+    }
+
+    #[test]
+    fn unpark_during_switch_is_resumed_by_commit() {
+        let s = ParkState::new();
+        parking(&s, Mode::Park);
+        assert_eq!(s.unpark(), Notify::Nothing);
+        assert_eq!(s.commit(), Commit::Resume);
+        assert_eq!(s.resumed(false), Wake::Unparked);
+        // The token was consumed by that park.
+        parking(&s, Mode::Park);
+        assert_eq!(s.commit(), Commit::Parked);
+    }
+
+    #[test]
+    fn stale_timer_cannot_end_a_later_park() {
+        let s = ParkState::new();
+        let g1 = parking(&s, Mode::Park);
+        assert_eq!(s.commit(), Commit::Parked);
+        assert_eq!(s.unpark(), Notify::Schedule);
+        assert_eq!(s.resumed(false), Wake::Unparked);
+        let g2 = parking(&s, Mode::Park);
+        assert_ne!(g1, g2);
+        assert_eq!(s.commit(), Commit::Parked);
+        assert_eq!(s.timeout(g1), Notify::Nothing);
+        assert_eq!(s.timeout(g2), Notify::Schedule);
+        assert_eq!(s.resumed(false), Wake::TimedOut);
+    }
+
+    #[test]
+    fn sleep_keeps_the_token_and_ignores_unpark() {
+        let s = ParkState::new();
+        let g = parking(&s, Mode::Sleep);
+        assert_eq!(s.unpark(), Notify::Nothing);
+        assert_eq!(s.commit(), Commit::Parked);
+        assert_eq!(s.unpark(), Notify::Nothing);
+        assert_eq!(s.timeout(g), Notify::Schedule);
+        assert_eq!(s.resumed(false), Wake::TimedOut);
+        assert_eq!(s.begin(Mode::Park, false), Begin::Ready(Wake::Unparked));
+    }
+
+    #[test]
+    fn kill_wakes_a_sleeper_and_is_delivered_once() {
+        let s = ParkState::new();
+        parking(&s, Mode::Sleep);
+        assert_eq!(s.commit(), Commit::Parked);
+        assert_eq!(s.kill(), Notify::Schedule);
+        assert_eq!(s.resumed(false), Wake::Killed);
+        assert!(!s.kill_pending());
+    }
+
+    #[test]
+    fn kill_during_switch_resumes_and_pending_kill_refuses_park() {
+        let s = ParkState::new();
+        parking(&s, Mode::Park);
+        assert_eq!(s.kill(), Notify::Nothing);
+        assert_eq!(s.commit(), Commit::Resume);
+        assert_eq!(s.resumed(false), Wake::Killed);
+        s.kill();
+        assert_eq!(s.begin(Mode::Sleep, false), Begin::Ready(Wake::Killed));
+    }
+
+    #[test]
+    fn in_place_parks_report_wake_in_place_and_ignore_kill() {
+        let s = ParkState::new();
+        let g = match s.begin(Mode::Park, true) {
+            Begin::Parking(g) => g,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(s.kill(), Notify::Nothing);
+        assert!(!s.is_running());
+        assert_eq!(s.timeout(g), Notify::WakeInPlace);
+        assert!(s.is_running());
+        assert_eq!(s.resumed(true), Wake::TimedOut);
+        assert!(s.kill_pending());
+    }
+
+    #[test]
+    fn timer_during_switch_is_reported() {
+        let s = ParkState::new();
+        let g = parking(&s, Mode::Park);
+        assert!(s.is_waiting_in(g));
+        assert_eq!(s.timeout(g), Notify::Nothing);
+        assert_eq!(s.commit(), Commit::Resume);
+        assert_eq!(s.resumed(false), Wake::TimedOut);
+        assert!(!s.is_waiting_in(g));
+    }
+}

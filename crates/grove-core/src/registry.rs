@@ -1,0 +1,115 @@
+//! Every live green thread of a runtime, so that shutdown can kill them all.
+//!
+//! Sharded by id so that spawns and exits on different hubs rarely meet on
+//! one lock. A task enters at spawn and leaves when it finishes. Shutdown
+//! first sets `closed` and then takes every shard's lock in turn: an insert
+//! that took its shard lock before the sweep is seen by the sweep, and one
+//! that took it after sees `closed` and is refused.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::driver::{Driver, ThreadParker};
+use crate::stack::SpawnError;
+use crate::sync::{lock, Mutex};
+use crate::task::Task;
+
+const SHARDS: usize = 16;
+
+#[derive(Default)]
+struct Shard {
+    slots: Vec<Option<Arc<Task>>>,
+    free: Vec<usize>,
+}
+
+pub(crate) struct Registry {
+    shards: Vec<Mutex<Shard>>,
+    live: AtomicUsize,
+    closed: AtomicBool,
+    drained: ThreadParker,
+}
+
+impl Registry {
+    pub(crate) fn new() -> Self {
+        Registry {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            live: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            drained: ThreadParker::new(),
+        }
+    }
+
+    fn shard(&self, task: &Task) -> &Mutex<Shard> {
+        &self.shards[(task.id as usize) % SHARDS]
+    }
+
+    pub(crate) fn insert(&self, task: &Arc<Task>) -> Result<(), SpawnError> {
+        let mut shard = lock(self.shard(task));
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(SpawnError::ShutDown);
+        }
+        let idx = match shard.free.pop() {
+            Some(i) => {
+                shard.slots[i] = Some(task.clone());
+                i
+            }
+            None => {
+                shard.slots.push(Some(task.clone()));
+                shard.slots.len() - 1
+            }
+        };
+        task.slot.store(idx, Ordering::Relaxed);
+        self.live.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    pub(crate) fn remove(&self, task: &Task) {
+        let idx = task.slot.load(Ordering::Relaxed);
+        let removed = {
+            let mut shard = lock(self.shard(task));
+            let t = shard.slots.get_mut(idx).and_then(Option::take);
+            if t.is_some() {
+                shard.free.push(idx);
+            }
+            t
+        };
+        if removed.is_some()
+            && self.live.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.closed.load(Ordering::SeqCst)
+        {
+            self.drained.unpark();
+        }
+        // `removed` (an Arc of this very task) drops here, after the lock.
+    }
+
+    /// Refuses new tasks and returns every live one.
+    pub(crate) fn close(&self) -> Vec<Arc<Task>> {
+        self.closed.store(true, Ordering::SeqCst);
+        let mut all = Vec::new();
+        for shard in &self.shards {
+            all.extend(lock(shard).slots.iter().flatten().cloned());
+        }
+        all
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    /// After `close`: waits until no task is live or `deadline` passes.
+    pub(crate) fn wait_drained(&self, deadline: Option<std::time::Instant>) -> bool {
+        loop {
+            if self.live() == 0 {
+                return true;
+            }
+            let timeout = match deadline {
+                Some(d) => match d.checked_duration_since(std::time::Instant::now()) {
+                    Some(t) if !t.is_zero() => Some(t),
+                    _ => return false,
+                },
+                None => None,
+            };
+            self.drained.park(timeout);
+        }
+    }
+}

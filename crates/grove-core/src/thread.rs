@@ -1,0 +1,399 @@
+//! The calling thread of control, green or OS, in `std::thread`'s shape:
+//! [`current`], [`park`], [`park_timeout`], [`sleep`], [`yield_now`].
+//!
+//! Inside a green thread these block only the green thread: it switches to
+//! its hub, which runs others. On a plain OS thread they block the OS thread,
+//! through the same park state machine (`park.rs`) and a per-thread parker.
+//!
+//! A green thread that blocks while it is unwinding (a destructor running
+//! during a panic or a kill) blocks *in place*: it does not switch, because
+//! Rust's panic bookkeeping is per OS thread and must not be carried to
+//! another hub or seen by another green thread. Its hub's OS thread waits
+//! meanwhile; the hub's queued green threads can be stolen by other hubs.
+
+use std::fmt;
+use std::num::NonZeroU64;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::driver::{Driver, ThreadParker};
+use crate::error::GreenletExit;
+use crate::hub::{self, current_task};
+use crate::park::{Begin, Mode, Notify, ParkState, Wake};
+use crate::task::{next_id, Task};
+
+/// A unique identifier for a green thread or an OS thread seen by grove.
+///
+/// ```
+/// let a = grove_core::current().id();
+/// let b = grove_core::spawn(grove_core::current).join().unwrap().id();
+/// assert_ne!(a, b);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ThreadId(NonZeroU64);
+
+impl ThreadId {
+    fn new(id: u64) -> ThreadId {
+        ThreadId(NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN))
+    }
+
+    /// The id as a number.
+    ///
+    /// ```
+    /// assert!(grove_core::current().id().as_u64() > 0);
+    /// ```
+    pub fn as_u64(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl fmt::Display for ThreadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A plain OS thread's park state and parker.
+pub(crate) struct OsThread {
+    id: u64,
+    name: Option<Box<str>>,
+    state: ParkState,
+    pub(crate) parker: ThreadParker,
+}
+
+thread_local! {
+    static OS_THREAD: Arc<OsThread> = Arc::new(OsThread {
+        id: next_id(),
+        name: std::thread::current().name().map(Into::into),
+        state: ParkState::new(),
+        parker: ThreadParker::new(),
+    });
+}
+
+fn os_thread() -> Arc<OsThread> {
+    OS_THREAD.with(Arc::clone)
+}
+
+#[derive(Clone)]
+enum Inner {
+    Green(Arc<Task>),
+    Os(Arc<OsThread>),
+}
+
+/// A handle to a green thread or an OS thread: its id, its name, and
+/// [`unpark`](Thread::unpark). Cloneable and `Send`, like
+/// `std::thread::Thread`.
+///
+/// # Example
+///
+/// ```
+/// let waiter = grove_core::spawn(|| {
+///     grove_core::park();
+///     "woken"
+/// });
+/// waiter.thread().unpark(); // before or after the park: never lost
+/// assert_eq!(waiter.join().unwrap(), "woken");
+/// ```
+#[derive(Clone)]
+pub struct Thread {
+    inner: Inner,
+}
+
+impl fmt::Debug for Thread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Thread")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("green", &self.is_green())
+            .finish()
+    }
+}
+
+impl Thread {
+    pub(crate) fn from_task(task: Arc<Task>) -> Thread {
+        Thread {
+            inner: Inner::Green(task),
+        }
+    }
+
+    /// The thread's unique id.
+    ///
+    /// ```
+    /// let t = grove_core::current();
+    /// assert_eq!(t.id(), t.clone().id());
+    /// ```
+    pub fn id(&self) -> ThreadId {
+        ThreadId::new(match &self.inner {
+            Inner::Green(t) => t.id,
+            Inner::Os(o) => o.id,
+        })
+    }
+
+    /// The thread's name, if it has one.
+    ///
+    /// ```
+    /// let g = grove_core::Builder::new()
+    ///     .name("worker")
+    ///     .spawn(|| grove_core::current().name().map(String::from))
+    ///     .unwrap();
+    /// assert_eq!(g.join().unwrap().as_deref(), Some("worker"));
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        match &self.inner {
+            Inner::Green(t) => t.name.as_deref(),
+            Inner::Os(o) => o.name.as_deref(),
+        }
+    }
+
+    /// Whether this is a green thread (false: a plain OS thread).
+    ///
+    /// ```
+    /// assert!(!grove_core::current().is_green());
+    /// assert!(grove_core::spawn(|| grove_core::current().is_green()).join().unwrap());
+    /// ```
+    pub fn is_green(&self) -> bool {
+        matches!(self.inner, Inner::Green(_))
+    }
+
+    /// Makes the thread's token available, waking it if it is in [`park`] or
+    /// [`park_timeout`]. Callable from any green thread, hub or OS thread.
+    /// A token given before the park is kept (std's semantics); tokens do not
+    /// add up. An unpark never ends a [`sleep`].
+    ///
+    /// ```
+    /// let me = grove_core::current();
+    /// me.unpark();
+    /// grove_core::park(); // returns at once: the token was there
+    /// ```
+    pub fn unpark(&self) {
+        match &self.inner {
+            Inner::Green(task) => hub::wake(task.clone(), task.state.unpark()),
+            Inner::Os(os) => {
+                if os.state.unpark() == Notify::WakeInPlace {
+                    os.parker.unpark();
+                }
+            }
+        }
+    }
+}
+
+/// A handle to the calling green thread, or to the calling OS thread outside
+/// the runtime.
+///
+/// ```
+/// let t = grove_core::current();
+/// assert!(!t.is_green());
+/// ```
+pub fn current() -> Thread {
+    match current_task() {
+        Some(task) => {
+            let p: *const Task = task;
+            // SAFETY: `p` comes from a live Arc<Task> (the running task is
+            // registered until it ends); taking one more strong reference.
+            let arc = unsafe {
+                Arc::increment_strong_count(p);
+                Arc::from_raw(p)
+            };
+            Thread::from_task(arc)
+        }
+        None => Thread {
+            inner: Inner::Os(os_thread()),
+        },
+    }
+}
+
+/// The index of the hub the calling green thread runs on (`None` on an OS
+/// thread that is not a hub). It can change at any blocking point unless the
+/// green thread is pinned.
+///
+/// ```
+/// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
+/// let i = rt.block_on(|| grove_core::hub_index()).unwrap();
+/// assert!(i < 2);
+/// assert_eq!(grove_core::hub_index(), None);
+/// ```
+pub fn hub_index() -> Option<usize> {
+    hub::current_hub().map(|h| h.index)
+}
+
+/// Blocks the caller until `deadline` (if any) or a wake, through the park
+/// state machine. The single place where every kind of park happens.
+pub(crate) fn block(mode: Mode, deadline: Option<Instant>) -> Wake {
+    match current_task() {
+        Some(task) if !std::thread::panicking() => block_green(task, mode, deadline),
+        Some(task) => {
+            let os = os_thread();
+            // SAFETY: we are the running green thread, about to `begin`.
+            unsafe { task.set_inplace_waker(os.clone()) };
+            block_in_place(&task.state, &os.parker, mode, deadline)
+        }
+        None => {
+            let os = os_thread();
+            block_in_place(&os.state, &os.parker, mode, deadline)
+        }
+    }
+}
+
+fn block_green(task: &Task, mode: Mode, deadline: Option<Instant>) -> Wake {
+    let gen = match task.state.begin(mode, false) {
+        Begin::Ready(w) => return w,
+        Begin::Parking(g) => g,
+    };
+    if let Some(d) = deadline {
+        let p: *const Task = task;
+        // SAFETY: as in `current`: one more reference to a live task.
+        let arc = unsafe {
+            Arc::increment_strong_count(p);
+            Arc::from_raw(p)
+        };
+        if let Some(h) = hub::current_hub() {
+            h.add_timer(d, arc, gen);
+        }
+    }
+    hub::switch_out(hub::PARK);
+    task.state.resumed(false)
+}
+
+fn block_in_place(
+    state: &ParkState,
+    parker: &ThreadParker,
+    mode: Mode,
+    deadline: Option<Instant>,
+) -> Wake {
+    let gen = match state.begin(mode, true) {
+        Begin::Ready(w) => return w,
+        Begin::Parking(g) => g,
+    };
+    loop {
+        if state.is_running() {
+            return state.resumed(true);
+        }
+        match deadline {
+            None => parker.park(None),
+            Some(d) => match d.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => parker.park(Some(left)),
+                // Our own timeout: if we win, we are running; if an unpark
+                // won first, we are running too. Either way, loop once more.
+                _ => {
+                    state.timeout(gen);
+                }
+            },
+        }
+    }
+}
+
+/// Unwinds the calling green thread with [`GreenletExit`].
+pub(crate) fn raise_kill() -> ! {
+    std::panic::resume_unwind(Box::new(GreenletExit))
+}
+
+/// Blocks the calling green thread (or OS thread) until its token is
+/// available, then consumes it. May return spuriously: call it in a loop that
+/// checks your condition, as with `std::thread::park`.
+///
+/// Inside a green thread this is a kill point: a pending kill unwinds it.
+///
+/// ```
+/// let me = grove_core::current();
+/// let waker = grove_core::spawn(move || me.unpark());
+/// grove_core::park();
+/// waker.join().unwrap();
+/// ```
+pub fn park() {
+    if block(Mode::Park, None) == Wake::Killed {
+        raise_kill();
+    }
+}
+
+/// The result of [`park_timeout`]: whether the park ended by timing out.
+///
+/// ```
+/// use std::time::Duration;
+/// let r = grove_core::park_timeout(Duration::from_millis(1));
+/// assert!(r.timed_out());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct ParkTimeoutResult(bool);
+
+impl ParkTimeoutResult {
+    /// True if the timeout passed before any unpark.
+    ///
+    /// ```
+    /// grove_core::current().unpark();
+    /// let r = grove_core::park_timeout(std::time::Duration::from_secs(5));
+    /// assert!(!r.timed_out());
+    /// ```
+    pub fn timed_out(self) -> bool {
+        self.0
+    }
+}
+
+/// Like [`park`], but gives up after `timeout`, and says which happened.
+/// Exactly one outcome is reported: a token that arrives as the timer fires
+/// is either consumed (not timed out) or left for the next park (timed out).
+///
+/// ```
+/// use std::time::Duration;
+/// let g = grove_core::spawn(|| grove_core::park_timeout(Duration::from_millis(5)).timed_out());
+/// assert!(g.join().unwrap());
+/// ```
+pub fn park_timeout(timeout: Duration) -> ParkTimeoutResult {
+    let Some(deadline) = Instant::now().checked_add(timeout) else {
+        park();
+        return ParkTimeoutResult(false);
+    };
+    match block(Mode::Park, Some(deadline)) {
+        Wake::Killed => raise_kill(),
+        Wake::TimedOut => ParkTimeoutResult(true),
+        Wake::Unparked => ParkTimeoutResult(false),
+    }
+}
+
+/// Puts the calling green thread (or OS thread) to sleep for at least `dur`.
+/// Only a kill ends it early; unparks during the sleep keep their token.
+/// `sleep(Duration::ZERO)` is [`yield_now`] (gevent's `sleep(0)`).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let t = Instant::now();
+/// grove_core::spawn(|| grove_core::sleep(Duration::from_millis(10))).join().unwrap();
+/// assert!(t.elapsed() >= Duration::from_millis(10));
+/// ```
+pub fn sleep(dur: Duration) {
+    if dur.is_zero() {
+        return yield_now();
+    }
+    let Some(deadline) = Instant::now().checked_add(dur) else {
+        loop {
+            if block(Mode::Sleep, None) == Wake::Killed {
+                raise_kill();
+            }
+        }
+    };
+    while Instant::now() < deadline {
+        if block(Mode::Sleep, Some(deadline)) == Wake::Killed {
+            raise_kill();
+        }
+    }
+}
+
+/// Lets the hub run other green threads: the caller goes to the back of its
+/// hub's run queue (gevent's `sleep(0)`). On an OS thread, yields the OS
+/// thread. A kill point.
+///
+/// ```
+/// let g = grove_core::spawn(|| { grove_core::yield_now(); 1 });
+/// assert_eq!(g.join().unwrap(), 1);
+/// ```
+pub fn yield_now() {
+    match current_task() {
+        Some(task) if !std::thread::panicking() => {
+            if task.state.take_kill() {
+                raise_kill();
+            }
+            hub::switch_out(hub::YIELD);
+        }
+        _ => std::thread::yield_now(),
+    }
+}

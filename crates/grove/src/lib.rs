@@ -1,0 +1,41 @@
+//! grove: gevent's programming model, rebuilt in Rust for many cores.
+//!
+//! Write plain blocking code; run thousands of it at once. A *green thread*
+//! ([`spawn`]) is a closure on its own small stack; when it would block
+//! ([`park`], [`sleep`], waiting on a [`Greenlet`]), it switches to its *hub*,
+//! which runs another. Unlike gevent there is one hub per CPU, and idle hubs
+//! steal runnable green threads from busy ones.
+//!
+//! | gevent | grove |
+//! |---|---|
+//! | `gevent.spawn(f)` | [`spawn`] |
+//! | `gevent.spawn_later(s, f)` | [`spawn_later`] |
+//! | `Greenlet.get()` / `join()` / `join(t)` | [`Greenlet::join`] / [`Greenlet::wait`] / [`Greenlet::wait_timeout`] |
+//! | `Greenlet.kill()` | [`Greenlet::kill`] ([`GreenletExit`] unwinds the target) |
+//! | `Greenlet.link(cb)` | [`Greenlet::link`] |
+//! | `gevent.joinall(gs, timeout)` | [`joinall`] |
+//! | `gevent.sleep(s)` / `sleep(0)` | [`sleep`] / [`yield_now`] |
+//! | `gevent.getcurrent()` | [`current`] |
+//! | `gevent.local.local` | [`GreenLocal`] |
+//! | the hub | [`Runtime`] (many hubs) |
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let jobs: Vec<_> = ["a", "b", "c"]
+//!     .into_iter()
+//!     .map(|name| grove::spawn(move || {
+//!         grove::sleep(Duration::from_millis(5)); // blocks this green thread only
+//!         name.to_uppercase()
+//!     }))
+//!     .collect();
+//! grove::joinall(&jobs, Some(Duration::from_secs(2)));
+//! let out: Vec<String> = jobs.into_iter().map(|g| g.join().unwrap()).collect();
+//! assert_eq!(out, ["A", "B", "C"]);
+//! ```
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+pub use grove_core::*;
