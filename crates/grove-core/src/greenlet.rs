@@ -107,6 +107,9 @@ pub struct Greenlet<T> {
 // (`link` after finish), which needs T: Sync.
 unsafe impl<T: Send + Sync> Sync for Greenlet<T> {}
 
+impl<T> std::panic::UnwindSafe for Greenlet<T> {}
+impl<T> std::panic::RefUnwindSafe for Greenlet<T> {}
+
 impl<T> fmt::Debug for Greenlet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Greenlet")

@@ -290,6 +290,20 @@ impl Hub {
         }
     }
 
+    /// `task` yielded: it goes behind everything runnable here now, including
+    /// green threads waiting in this hub's inbox and (a batch of) the
+    /// injector, so a yield really lets the others run.
+    fn push_yielded(&self, task: Arc<Task>) {
+        let me = &self.shared.hubs[self.index];
+        while let Some(t) = steal_one(|| me.inbox.steal()) {
+            self.pinned_local.borrow_mut().push_back(t);
+        }
+        if !self.shared.injector.is_empty() {
+            let _ = self.shared.injector.steal_batch(&self.local);
+        }
+        self.push_local(task);
+    }
+
     /// A green thread on this hub woke `task`: let it run next.
     pub(crate) fn set_runnext(&self, task: Arc<Task>) {
         if let Some(old) = self.runnext.replace(Some(task)) {
@@ -375,7 +389,7 @@ impl Hub {
             }
             YIELD => {
                 exec.context = Some(t.context);
-                self.push_local(task);
+                self.push_yielded(task);
             }
             _ => {
                 exec.context = Some(t.context);

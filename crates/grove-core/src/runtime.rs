@@ -110,6 +110,13 @@ impl fmt::Debug for Handle {
     }
 }
 
+// grove's shared state stays consistent across a caught panic: its locks
+// ignore poisoning and no invariant spans user code.
+impl std::panic::UnwindSafe for Handle {}
+impl std::panic::RefUnwindSafe for Handle {}
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
+
 impl Handle {
     /// The runtime the caller runs on, or the default runtime (started on
     /// first use, with one hub per CPU) when called outside any runtime.

@@ -32,7 +32,12 @@ use std::fmt;
 use std::io;
 use std::ptr;
 
-use crate::sync::{lock, Mutex};
+use std::sync::{Mutex, MutexGuard};
+
+/// Stack bookkeeping is not modelled by loom, so it uses std's lock directly.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Stacks per slab in unguarded mode.
 pub const SLAB_STACKS: usize = 64;
@@ -239,22 +244,41 @@ fn unmap(p: *mut u8, len: usize) {
 }
 
 /// Tells a map-count exhaustion (ENOMEM with the process at its mapping
-/// limit) from a real out-of-memory.
+/// limit) from a real out-of-memory. Counting mappings reads all of
+/// `/proc/self/maps`, so a diagnosis is reused for a second: a burst of
+/// failed spawns at the limit costs one read, not one each.
 fn map_error(e: io::Error) -> SpawnError {
-    if e.raw_os_error() == Some(libc::ENOMEM) {
-        let max = std::fs::read_to_string("/proc/sys/vm/max_map_count")
-            .ok()
-            .and_then(|s| s.trim().parse::<usize>().ok());
-        let used = std::fs::read_to_string("/proc/self/maps")
-            .map(|s| s.lines().count())
-            .ok();
-        if let (Some(max), Some(used)) = (max, used) {
-            if used + 16 >= max {
-                return SpawnError::MapLimit { max_map_count: max };
-            }
-        }
+    static LAST: Mutex<Option<(std::time::Instant, Option<usize>)>> = Mutex::new(None);
+    if e.raw_os_error() != Some(libc::ENOMEM) {
+        return SpawnError::Mmap(e);
     }
-    SpawnError::Mmap(e)
+    let mut last = lock(&LAST);
+    let at_limit = match *last {
+        Some((when, limit)) if when.elapsed() < std::time::Duration::from_secs(1) => limit,
+        _ => {
+            let limit = count_at_limit();
+            *last = Some((std::time::Instant::now(), limit));
+            limit
+        }
+    };
+    match at_limit {
+        Some(max_map_count) => SpawnError::MapLimit { max_map_count },
+        None => SpawnError::Mmap(e),
+    }
+}
+
+/// `Some(max_map_count)` if the process is at (or within a few of) it.
+fn count_at_limit() -> Option<usize> {
+    let max = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()?
+        .trim()
+        .parse::<usize>()
+        .ok()?;
+    let used = std::fs::read_to_string("/proc/self/maps")
+        .ok()?
+        .lines()
+        .count();
+    (used + 16 >= max).then_some(max)
 }
 
 /// Where a runtime's stacks come from; shared by its hubs.

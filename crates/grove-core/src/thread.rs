@@ -109,6 +109,10 @@ impl fmt::Debug for Thread {
     }
 }
 
+// Unparking from a caught panic cannot observe broken state.
+impl std::panic::UnwindSafe for Thread {}
+impl std::panic::RefUnwindSafe for Thread {}
+
 impl Thread {
     pub(crate) fn from_task(task: Arc<Task>) -> Thread {
         Thread {

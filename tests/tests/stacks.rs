@@ -1,0 +1,209 @@
+//! Stacks: overflow reports, the mapping limit, and going past it.
+//!
+//! Tests that must crash or exhaust a process-wide limit run in a child
+//! process (this test binary, re-run with one test and an env var set).
+
+use std::os::unix::process::ExitStatusExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use grove::{Builder, Error, Runtime, SpawnError};
+use grove_tests::run_child;
+
+#[inline(never)]
+fn recurse(depth: u32, limit: u32) -> u64 {
+    let buf = std::hint::black_box([depth as u8; 1024]);
+    if depth >= limit {
+        return buf[0] as u64;
+    }
+    recurse(depth + 1, limit) + std::hint::black_box(buf[7]) as u64
+}
+
+#[test]
+fn overflow_on_a_guarded_stack_names_the_green_thread_and_aborts() {
+    if std::env::var_os("GROVE_OVERFLOW_CHILD").is_some() {
+        let rt = Runtime::builder().workers(2).build().unwrap();
+        let g = Builder::new()
+            .name("deep-diver")
+            .stack_size(64 * 1024)
+            .spawn_on(rt.handle(), || recurse(0, u32::MAX))
+            .unwrap();
+        let _ = g.join();
+        unreachable!("the overflow did not abort");
+    }
+    let out = run_child(
+        "overflow_on_a_guarded_stack_names_the_green_thread_and_aborts",
+        "GROVE_OVERFLOW_CHILD",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{stderr}");
+    assert!(stderr.contains("green thread 'deep-diver'"), "{stderr}");
+    assert!(
+        stderr.contains("overflowed its stack of 65536 bytes"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn overflow_on_an_unguarded_stack_is_caught_by_the_canary() {
+    if std::env::var_os("GROVE_CANARY_CHILD").is_some() {
+        let rt = Runtime::builder()
+            .workers(1)
+            .guard_pages(false)
+            .stack_size(64 * 1024)
+            .build()
+            .unwrap();
+        // Keep the slab's lowest stack busy so the next one has a mapped
+        // neighbour below it to overflow into.
+        let first = rt.spawn(grove::park);
+        std::thread::sleep(Duration::from_millis(20));
+        let g = Builder::new()
+            .name("canary-crusher")
+            .spawn_on(rt.handle(), || recurse(0, 70))
+            .unwrap();
+        let _ = g.join();
+        first.kill();
+        unreachable!("the clobbered canary went unnoticed");
+    }
+    let out = run_child(
+        "overflow_on_an_unguarded_stack_is_caught_by_the_canary",
+        "GROVE_CANARY_CHILD",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{stderr}");
+    assert!(stderr.contains("green thread 'canary-crusher'"), "{stderr}");
+    assert!(stderr.contains("canary"), "{stderr}");
+}
+
+/// Uses up all but `spare` of the process's memory mappings: a PROT_NONE
+/// region whose every other page is made readable is one mapping per page.
+fn hog_mappings(spare: usize) -> (usize, usize) {
+    let max: usize = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let used = std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .count();
+    let want = max.saturating_sub(used + spare);
+    let page = 4096;
+    let len = (want + 1) * page;
+    // SAFETY: a fresh anonymous PROT_NONE mapping, never dereferenced.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(base, libc::MAP_FAILED);
+    for i in (1..want).step_by(2) {
+        // SAFETY: a page inside our own mapping.
+        unsafe {
+            libc::mprotect(
+                base.cast::<u8>().add(i * page).cast(),
+                page,
+                libc::PROT_READ,
+            )
+        };
+    }
+    (base as usize, len)
+}
+
+#[test]
+fn reaching_the_mapping_limit_is_a_clear_error_not_a_crash() {
+    if std::env::var_os("GROVE_MAPLIMIT_CHILD").is_some() {
+        let rt = Runtime::builder().workers(2).build().unwrap();
+        rt.block_on(|| ()); // hub threads and their allocator arenas exist now
+        let mut gs = Vec::with_capacity(2_000);
+        let (base, len) = hog_mappings(400);
+        for _ in 0..2_000 {
+            gs.push(rt.spawn(grove::park));
+        }
+        let t = Instant::now();
+        let mut failed = Vec::new();
+        while t.elapsed() < Duration::from_secs(20) {
+            failed = gs
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.is_ready())
+                .map(|(i, _)| i)
+                .collect();
+            let started: u64 = rt.metrics().iter().map(|m| m.started).sum();
+            if started as usize >= gs.len() + 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!failed.is_empty(), "no spawn hit the limit");
+        assert!(failed.len() < gs.len(), "every spawn failed");
+        // SAFETY: our own mapping, unused.
+        unsafe { libc::munmap(base as *mut libc::c_void, len) };
+        let mut message = String::new();
+        for (i, g) in gs.into_iter().enumerate() {
+            if failed.contains(&i) {
+                match g.join() {
+                    Err(Error::Spawn(e @ SpawnError::MapLimit { .. })) => message = e.to_string(),
+                    other => panic!("unexpected outcome {other:?}"),
+                }
+            }
+        }
+        println!("MAPLIMIT-REPORT: {message}");
+        rt.shutdown();
+        return;
+    }
+    let out = run_child(
+        "reaching_the_mapping_limit_is_a_clear_error_not_a_crash",
+        "GROVE_MAPLIMIT_CHILD",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed: {stdout}\n{stderr}");
+    assert!(
+        stdout.contains("MAPLIMIT-REPORT: the kernel's limit on memory mappings (vm.max_map_count"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("guard_pages(false)"), "{stdout}");
+}
+
+#[test]
+fn unguarded_stacks_hold_more_green_threads_than_the_guarded_limit() {
+    const N: usize = 50_000;
+    let rt = Runtime::builder()
+        .workers(2)
+        .guard_pages(false)
+        .build()
+        .unwrap();
+    let parked = Arc::new(AtomicUsize::new(0));
+    let gs: Vec<_> = (0..N)
+        .map(|_| {
+            let p = parked.clone();
+            rt.spawn(move || {
+                p.fetch_add(1, Ordering::SeqCst);
+                grove::park();
+            })
+        })
+        .collect();
+    let t = Instant::now();
+    while parked.load(Ordering::SeqCst) < N {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "only {} started",
+            parked.load(Ordering::SeqCst)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(rt.handle().live(), N);
+    for g in &gs {
+        g.thread().unpark();
+    }
+    for g in gs {
+        g.join().unwrap();
+    }
+}
