@@ -111,7 +111,7 @@ fn a_green_thread_can_kill_itself_and_kill_reaches_yielders_and_joiners() {
     tx.send(me.clone()).unwrap();
     me.wait();
     assert_eq!(drops.load(Ordering::SeqCst), 1);
-    let me = Arc::try_unwrap(me).ok().expect("last handle");
+    let me = Arc::try_unwrap(me).expect("last handle");
     assert!(matches!(me.join(), Err(Error::Killed)));
 
     // Kill a yield loop.
@@ -122,7 +122,7 @@ fn a_green_thread_can_kill_itself_and_kill_reaches_yielders_and_joiners() {
     assert!(matches!(spinner.join(), Err(Error::Killed)));
 
     // Kill a green thread blocked joining another.
-    let forever = Arc::new(rt.spawn(|| grove::park()));
+    let forever = Arc::new(rt.spawn(grove::park));
     let f2 = forever.clone();
     let joiner = rt.spawn(move || f2.wait());
     std::thread::sleep(Duration::from_millis(20));

@@ -57,7 +57,7 @@ fn waiting_for_yourself_panics_with_a_clear_message() {
     let g = std::sync::Arc::new(rt.spawn(move || rx.recv().unwrap().wait()));
     tx.send(g.clone()).unwrap();
     g.wait();
-    let g = std::sync::Arc::try_unwrap(g).ok().unwrap();
+    let g = std::sync::Arc::try_unwrap(g).unwrap();
     let err = g.join().unwrap_err();
     assert!(
         err.panic_message()

@@ -62,14 +62,31 @@
 //! assert_eq!(sum, 999 * 1000 / 2);
 //! ```
 //!
-//! Handles are `Send`; a parker's internals are not shared by reference:
+//! # What must be `Send`
+//!
+//! A green thread may run on any hub's OS thread, so everything that crosses
+//! into one must be `Send`, and the compiler holds every caller to it. A
+//! closure capturing something thread-bound does not compile:
 //!
 //! ```compile_fail
-//! fn needs_send<T: Send>(_: T) {}
-//! let ok = grove_core::current();
-//! needs_send(ok);
-//! needs_send(std::rc::Rc::new(())); // Rc is not Send: nothing here makes it so
+//! let rc = std::rc::Rc::new(1);
+//! grove_core::spawn(move || *rc + 1);
 //! ```
+//!
+//! nor does a green thread returning one:
+//!
+//! ```compile_fail
+//! let g = grove_core::spawn(|| std::rc::Rc::new(1));
+//! ```
+//!
+//! nor a green-thread-local holding one (its green thread migrates):
+//!
+//! ```compile_fail
+//! static BAD: grove_core::GreenLocal<std::rc::Rc<u8>> =
+//!     grove_core::GreenLocal::new(|| std::rc::Rc::new(0));
+//! ```
+//!
+//! The handles themselves ([`Greenlet`], [`Thread`], [`Handle`]) are `Send`.
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 

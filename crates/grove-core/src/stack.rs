@@ -150,6 +150,11 @@ pub(crate) fn page_size() -> usize {
 
 /// One green-thread stack: `[bottom, bottom + size)` is usable; in guarded
 /// mode the page below `bottom` is `PROT_NONE`.
+///
+/// It has no `Drop`: only [`StackSource`] releases a stack, and only that of
+/// a finished green thread. A stack dropped any other way (its green thread
+/// abandoned mid-run after a shutdown timed out) still holds frames and is
+/// leaked on purpose.
 #[derive(Debug)]
 pub struct Stack {
     bottom: *mut u8,

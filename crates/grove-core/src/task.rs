@@ -157,14 +157,3 @@ impl Task {
         }
     }
 }
-
-impl Drop for Task {
-    fn drop(&mut self) {
-        let exec = self.exec.get_mut();
-        if exec.context.is_some() {
-            // Started and never finished (only after a shutdown that timed
-            // out): its stack still holds frames, so it is never freed.
-            std::mem::forget(exec.stack.take());
-        }
-    }
-}

@@ -1,9 +1,19 @@
-//! Spawns 100,000 green threads that each sleep briefly and report which hub
-//! ran them, then prints how the work spread over the hubs.
+//! Spawns 100,000 green threads from one green thread and shows how the hubs
+//! shared them: each does a few microseconds of work, and one in ten also
+//! sleeps for a millisecond, so idle hubs have something worth stealing.
 //!
 //! Run it with `cargo run --release --example hello`.
 
 use std::time::{Duration, Instant};
+
+/// A few microseconds of pure CPU work.
+fn work(seed: u64) -> u64 {
+    let mut x = seed | 1;
+    for _ in 0..2_000 {
+        x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+    }
+    x
+}
 
 fn main() {
     const N: usize = 100_000;
@@ -16,9 +26,8 @@ fn main() {
                 grove::spawn(move || {
                     if i % 10 == 0 {
                         grove::sleep(Duration::from_millis(1));
-                    } else {
-                        grove::yield_now();
                     }
+                    work(i as u64);
                     grove::hub_index().expect("runs on a hub")
                 })
             })
