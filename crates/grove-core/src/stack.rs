@@ -12,9 +12,10 @@
 //! * **Unguarded** (`RuntimeBuilder::guard_pages(false)`): stacks are carved
 //!   from slabs of [`SLAB_STACKS`] stacks, one mapping per slab, so a million
 //!   stacks need about 16,000 mappings. Without guard pages an overflow is
-//!   caught after the fact: the lowest word of each stack holds a canary that
-//!   the hub checks every time the green thread switches back to it, and a
-//!   clobbered canary aborts with the same report.
+//!   caught after the fact: the hub checks a canary in each stack's lowest
+//!   page every time the green thread switches back to it, and a clobbered
+//!   canary aborts with the same report. The canary is "the lowest page still
+//!   reads as zero" (see `CANARY_WORDS`), which commits no memory.
 //!
 //! Either way pages are only committed when touched (`MAP_NORESERVE`), so an
 //! idle green thread costs the few pages its frames use, not its stack size.
@@ -50,7 +51,12 @@ pub const MAX_STACK: usize = 1 << 30;
 /// The default stack size; see `docs/architecture.md` for why.
 pub const DEFAULT_STACK: usize = 128 * 1024;
 
-const CANARY: u64 = 0x6772_6f76_655f_6f6b; // "grove_ok"
+/// Byte offsets, within an unguarded stack's lowest page, of the words that
+/// must still read as zero. The page is never written unless the stack
+/// overflows, and reading an untouched anonymous page maps the kernel's
+/// shared zero page, so this canary costs no memory (a written canary would
+/// commit one page per stack).
+const CANARY_WORDS: [usize; 6] = [0, 512, 1024, 2048, 3072, 4096 - 8];
 
 /// Why a green thread could not be spawned or started.
 #[derive(Debug)]
@@ -196,20 +202,17 @@ impl Stack {
         })
     }
 
-    /// Whether the canary is intact (always true for guarded stacks).
+    /// Whether the canary is intact (always true for guarded stacks): the
+    /// sampled words of the lowest page are still zero.
     pub fn canary_ok(&self) -> bool {
         if self.kind == Kind::Guarded {
             return true;
         }
-        // SAFETY: `bottom` is a live, aligned, writable address of this stack.
-        unsafe { ptr::read_volatile(self.bottom as *const u64) == CANARY }
-    }
-
-    fn write_canary(&self) {
-        if self.kind != Kind::Guarded {
-            // SAFETY: as in `canary_ok`.
-            unsafe { ptr::write_volatile(self.bottom as *mut u64, CANARY) }
-        }
+        CANARY_WORDS.iter().all(|&off| {
+            // SAFETY: `off` lies in the stack's lowest page, which is mapped,
+            // and every offset is 8-byte aligned.
+            unsafe { ptr::read_volatile(self.bottom.add(off) as *const u64) == 0 }
+        })
     }
 
     /// The stack in the form the `context` crate switches onto.
@@ -344,7 +347,6 @@ impl StackSource {
                 kind: Kind::Single,
             }
         };
-        stack.write_canary();
         Ok(stack)
     }
 
@@ -409,7 +411,6 @@ impl StackPool {
     /// Returns the stack of a finished green thread.
     pub fn give(&mut self, source: &StackSource, stack: Stack) {
         if stack.size == source.default_size && self.free.len() < POOL_MAX {
-            stack.write_canary();
             self.free.push(stack);
         } else {
             source.free(stack);
@@ -455,7 +456,7 @@ mod tests {
             assert_eq!(s.bottom(), addr, "pooled stack is reused");
             if !guarded {
                 // SAFETY: the stack is ours and unused.
-                unsafe { ptr::write_volatile(s.bottom() as *mut u64, 0) };
+                unsafe { ptr::write_volatile(s.bottom().add(512) as *mut u64, 0xdead) };
                 assert!(!s.canary_ok());
             }
             pool.give(&src, s);
