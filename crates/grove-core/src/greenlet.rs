@@ -1,90 +1,26 @@
 //! Spawning green threads and the [`Greenlet`] handle: gevent's Greenlet in
 //! `std::thread::JoinHandle`'s clothes.
 //!
-//! # The completion protocol
-//!
-//! A green thread's outcome lives in its `Packet`. The green thread writes the
-//! outcome once, then, under the packet's lock, moves from `Running` to
-//! `Linking`, runs its link callbacks (outside the lock, looping until none
-//! are left), moves to `Finished`, sets `finished` and unparks every waiter.
-//! A callback registered while `Linking` is run by the green thread; one
-//! registered once `Finished` runs at once in the caller. So the outcome is
-//! only ever read (by callbacks, one at a time, or by `is_successful`) between
-//! its single write and `join`, which takes it and needs the handle by value.
+//! The completion handshake (outcome, links, waiters) is `completion.rs`.
 
-use std::cell::UnsafeCell;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::completion::{Completion, Unpark};
 use crate::error::{Error, GreenletExit};
 use crate::hub::{self, current_task};
 use crate::runtime::Handle;
 use crate::stack::{self, SpawnError};
-use crate::sync::{lock, Mutex};
 use crate::task::{Task, PIN_ON_START};
 use crate::thread::{self, Thread, ThreadId};
 
-type Link<T> = Box<dyn FnOnce(&Result<T, Error>) + Send>;
+type Packet<T> = Completion<Result<T, Error>, Thread>;
 
-#[derive(PartialEq, Eq)]
-enum Stage {
-    Running,
-    Linking,
-    Finished,
-}
-
-struct Links<T> {
-    stage: Stage,
-    callbacks: Vec<Link<T>>,
-    waiters: Vec<Thread>,
-}
-
-struct Packet<T> {
-    outcome: UnsafeCell<Option<Result<T, Error>>>,
-    links: Mutex<Links<T>>,
-    finished: AtomicBool,
-}
-
-// SAFETY: `outcome` is written once by the green thread before it leaves
-// `Running` (under the lock), then only read (one reader at a time, see the
-// module docs) until `join` takes it after `Finished`. T: Send is enough for
-// that hand-over; shared reads from several threads need T: Sync, which the
-// Sync impl of Greenlet requires.
-unsafe impl<T: Send> Send for Packet<T> {}
-// SAFETY: as above.
-unsafe impl<T: Send> Sync for Packet<T> {}
-
-impl<T> Packet<T> {
-    fn complete(&self, outcome: Result<T, Error>) {
-        let mut g = lock(&self.links);
-        // SAFETY: the only write, made while `Running`, under the lock.
-        unsafe { *self.outcome.get() = Some(outcome) };
-        g.stage = Stage::Linking;
-        loop {
-            let callbacks = std::mem::take(&mut g.callbacks);
-            if callbacks.is_empty() {
-                break;
-            }
-            drop(g);
-            for cb in callbacks {
-                // SAFETY: written above; no one writes again before `join`.
-                let r = unsafe { (*self.outcome.get()).as_ref() };
-                if let Some(r) = r {
-                    let _ = catch_unwind(AssertUnwindSafe(|| cb(r)));
-                }
-            }
-            g = lock(&self.links);
-        }
-        g.stage = Stage::Finished;
-        self.finished.store(true, Ordering::Release);
-        let waiters = std::mem::take(&mut g.waiters);
-        drop(g);
-        for w in waiters {
-            w.unpark();
-        }
+impl Unpark for Thread {
+    fn unpark(&self) {
+        Thread::unpark(self)
     }
 }
 
@@ -104,7 +40,7 @@ pub struct Greenlet<T> {
 }
 
 // SAFETY: shared `&Greenlet` access can read the outcome from several threads
-// (`link` after finish), which needs T: Sync.
+// at once (`link` after finish, `is_successful`), which needs T: Sync.
 unsafe impl<T: Send + Sync> Sync for Greenlet<T> {}
 
 impl<T> std::panic::UnwindSafe for Greenlet<T> {}
@@ -133,9 +69,8 @@ impl<T: Send + 'static> Greenlet<T> {
             return Err(Error::JoinSelf);
         }
         self.wait_until(None);
-        // SAFETY: `Finished`: the green thread and every callback are done with
-        // the outcome, and we own the only handle.
-        let outcome = unsafe { (*self.packet.outcome.get()).take() };
+        // SAFETY: we own the only handle, so nobody else can read the outcome.
+        let outcome = unsafe { self.packet.take() };
         outcome.unwrap_or(Err(Error::Killed))
     }
 
@@ -218,17 +153,7 @@ impl<T: Send + 'static> Greenlet<T> {
     where
         F: FnOnce(&Result<T, Error>) + Send + 'static,
     {
-        let mut g = lock(&self.packet.links);
-        if g.stage != Stage::Finished {
-            g.callbacks.push(Box::new(f));
-            return;
-        }
-        drop(g);
-        // SAFETY: `Finished`; readers are serialised by the rules in the
-        // module docs (the Sync bound covers shared handles).
-        if let Some(r) = unsafe { (*self.packet.outcome.get()).as_ref() } {
-            f(r);
-        }
+        self.packet.link(Box::new(f));
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
@@ -236,16 +161,13 @@ impl<T: Send + 'static> Greenlet<T> {
             return true;
         }
         let me = thread::current();
-        {
-            let mut g = lock(&self.packet.links);
-            if g.stage == Stage::Finished {
-                return true;
-            }
-            g.waiters.push(me.clone());
+        let id = me.id();
+        if !self.packet.add_waiter(me) {
+            return true;
         }
         let _unlist = Unlist {
             packet: &self.packet,
-            id: me.id(),
+            id,
         };
         loop {
             if self.is_ready() {
@@ -272,10 +194,7 @@ struct Unlist<'a, T> {
 
 impl<T> Drop for Unlist<'_, T> {
     fn drop(&mut self) {
-        let mut g = lock(&self.packet.links);
-        if let Some(pos) = g.waiters.iter().position(|w| w.id() == self.id) {
-            g.waiters.swap_remove(pos);
-        }
+        self.packet.remove_waiter(|w| w.id() == self.id);
     }
 }
 
@@ -320,7 +239,7 @@ impl<T> Greenlet<T> {
     /// assert!(g.is_ready());
     /// ```
     pub fn is_ready(&self) -> bool {
-        self.packet.finished.load(Ordering::Acquire)
+        self.packet.is_finished()
     }
 
     /// Whether it has finished and returned a value (gevent's `successful()`).
@@ -331,8 +250,7 @@ impl<T> Greenlet<T> {
     /// assert!(g.is_successful());
     /// ```
     pub fn is_successful(&self) -> bool {
-        // SAFETY: read only after `finished` (Acquire) saw the single write.
-        self.is_ready() && matches!(unsafe { &*self.packet.outcome.get() }, Some(Ok(_)))
+        self.packet.inspect(Result::is_ok).unwrap_or(false)
     }
 
     fn is_current(&self) -> bool {
@@ -534,15 +452,7 @@ impl Builder {
                 })
             }
         };
-        let packet = Arc::new(Packet {
-            outcome: UnsafeCell::new(None),
-            links: Mutex::new(Links {
-                stage: Stage::Running,
-                callbacks: Vec::new(),
-                waiters: Vec::new(),
-            }),
-            finished: AtomicBool::new(false),
-        });
+        let packet: Arc<Packet<T>> = Arc::new(Completion::new());
         let p = packet.clone();
         let main = Box::new(move |cancel: Option<Error>| {
             let outcome = match cancel {

@@ -140,7 +140,10 @@ impl Hub {
                 shared.hubs[self.index].driver.park(Some(Duration::ZERO));
             }
             match self.next_task(tick).or_else(|| self.search()) {
-                Some(task) => self.run_task(task),
+                Some(task) => {
+                    self.stop_searching();
+                    self.run_task(task);
+                }
                 None => self.sleep(),
             }
         }
@@ -204,10 +207,6 @@ impl Hub {
         let start = Instant::now();
         loop {
             if let Some(t) = self.steal_round() {
-                self.searching.set(false);
-                if shared.idle.stop_searching() {
-                    shared.notify();
-                }
                 return Some(t);
             }
             if shared.stopping.load(Ordering::Acquire) || start.elapsed() >= shared.spin {
@@ -216,6 +215,15 @@ impl Hub {
             for _ in 0..64 {
                 std::hint::spin_loop();
             }
+        }
+    }
+
+    /// A searching hub found work (by searching or otherwise): it stops
+    /// searching, and the last searcher wakes another hub, since work tends
+    /// to come in bursts and producers held back while it searched.
+    fn stop_searching(&self) {
+        if self.searching.replace(false) && self.shared.idle.stop_searching() {
+            self.shared.notify();
         }
     }
 
@@ -261,6 +269,7 @@ impl Hub {
         let shared = &self.shared;
         let me = &shared.hubs[self.index];
         let was_searching = self.searching.replace(false);
+        // Every sleeper re-checks the queues after listing itself (idle.rs).
         if shared.idle.go_to_sleep(self.index, was_searching) && self.work_pending() {
             shared.notify();
         }

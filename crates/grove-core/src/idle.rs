@@ -16,8 +16,8 @@
 //!   searcher to find work wakes one more hub (work tends to come in bursts).
 //! * **go to sleep** (a hub that found nothing): under the lock, `awake -= 1`
 //!   (and `searching -= 1` if it was searching), and it joins the sleepers.
-//!   The *last searcher* to go to sleep must then look at every queue once
-//!   more and wake a hub if it finds work.
+//!   Then, after a fence, it looks at every queue once more and notifies if it
+//!   finds work (it may wake itself).
 //! * **notify** (anyone who made work stealable): a `SeqCst` fence, then if no
 //!   hub searches and some hub sleeps, lock, re-check, pop one sleeper, count
 //!   it as awake *and searching*, and unpark it. A searcher already present
@@ -30,15 +30,25 @@
 //! # Why no wakeup is lost
 //!
 //! A producer does *push work; fence(SeqCst); read counts*. A hub going to
-//! sleep does *update counts (lock + RMW); fence(SeqCst); read queues* (the
-//! last searcher's re-check). Under `SeqCst` one of the two must see the
-//! other's write: either the producer sees no searcher and a sleeper and wakes
-//! it, or the last searcher sees the work. Non-searching hubs may sleep without
-//! re-checking because a searcher existed when they stopped, and a searcher
-//! either finds the work or is the last searcher and re-checks.
+//! sleep does *update counts (lock + RMW); fence(SeqCst); read queues*. Under
+//! `SeqCst` one of the two sees the other's write: either the sleeper's
+//! re-check sees the work, or the producer sees the sleeper. In the second
+//! case the producer wakes a sleeper, unless a hub is searching; then that
+//! searcher, when it stops searching (having found work), notifies if it was
+//! the last searcher, and by then the sleeper is listed.
+//!
+//! The re-check must be made by *every* hub that goes to sleep, not only the
+//! last searcher: a producer may hold back because a searcher exists, and that
+//! searcher may then find other work and stop searching before a non-searching
+//! hub has listed itself as a sleeper, so its notify finds nobody to wake.
+//! (The loom model `one_task_wakes_at_most_one_hub` finds this interleaving
+//! in the weakened build below.)
 //!
 //! Work aimed at one hub (a pinned green thread) cannot wait for a searcher,
 //! so it uses the hub's own `sleeping` flag instead (see `hub.rs`).
+//!
+//! A build with `--cfg grove_loom_weaken="idle_skip_recheck"` re-checks only
+//! in the last searcher, to show that the loom model catches the lost wakeup.
 
 use crate::sync::{fence, lock, AtomicUsize, Mutex, Ordering};
 
@@ -90,8 +100,9 @@ impl Idle {
         Self::searching(prev) == 1
     }
 
-    /// Hub `index` goes to sleep. Returns true if it was the last searcher:
-    /// the caller must re-check every queue and notify if it finds work.
+    /// Hub `index` goes to sleep. Returns true if the caller must re-check
+    /// every queue (and notify if it finds work): always, except in the
+    /// weakened build, which keeps only the last searcher's re-check.
     pub fn go_to_sleep(&self, index: usize, searching: bool) -> bool {
         let mut sleepers = lock(&self.sleepers);
         let dec = AWAKE_ONE + usize::from(searching);
@@ -99,7 +110,10 @@ impl Idle {
         sleepers.push(index);
         drop(sleepers);
         fence(Ordering::SeqCst);
-        searching && Self::searching(prev) == 1
+        if cfg!(grove_loom_weaken = "idle_skip_recheck") {
+            return searching && Self::searching(prev) == 1;
+        }
+        true
     }
 
     /// Someone made work stealable: pick a sleeping hub to wake, if no hub is

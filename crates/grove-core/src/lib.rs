@@ -105,6 +105,8 @@ mod thread;
 mod timer;
 
 #[cfg(not(loom))]
+mod completion;
+#[cfg(not(loom))]
 mod idle;
 #[cfg(not(loom))]
 mod park;
@@ -112,6 +114,9 @@ mod park;
 mod sync;
 
 /// The concurrent protocols, exposed to the loom models (`--cfg loom` only).
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod completion;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod idle;

@@ -54,8 +54,12 @@
 //! | [`resumed`] | owner, once running | RUNNING | clears TIMED_OUT (and KILLED) | the reason |
 //!
 //! A "pending wake" for [`commit`] is `KILLED`, `TIMED_OUT`, or `NOTIFIED`
-//! without `SLEEPING`. A commit that resumes consumes `NOTIFIED` (that token
-//! ended this park); the other two are reported by [`resumed`].
+//! without `SLEEPING`. When several arrived during the switch, one ends the
+//! park and the others are not lost: a kill wins and leaves a token for later;
+//! otherwise a token wins over the timer (it is consumed, `TIMED_OUT` is
+//! cleared, and the park reports an unpark). Once `PARKED`, the same holds by
+//! construction: whichever wake wins the CAS ends the park, and a later unpark
+//! leaves a token while a later timer does nothing.
 //!
 //! # Orderings
 //!
@@ -72,6 +76,16 @@
 //! Only the owner moves the phase out of `RUNNING`, and only [`commit`] moves
 //! it out of `PARKING`; all others only set bits or win the single
 //! `PARKED -> RUNNING` CAS. These two facts are what the loom models check.
+//!
+//! # Weakened builds
+//!
+//! To show that each loom model can fail, a build with
+//! `--cfg grove_loom_weaken="…"` breaks one rule on purpose:
+//! `commit_relaxed` makes [`commit`]'s CAS `Relaxed` (the saved context is no
+//! longer published); `unpark_blind`, `kill_blind` and `timeout_blind` replace
+//! that method's CAS with a load and a store (two parties can both win).
+//! `scripts/loom-weakened.sh` runs each model against its weakened build and
+//! expects loom to report the bug. Normal builds compile the strong path only.
 //!
 //! [`begin`]: ParkState::begin
 //! [`commit`]: ParkState::commit
@@ -93,6 +107,20 @@ const KILLED: usize = 1 << 5;
 const IN_PLACE: usize = 1 << 6;
 const GEN_SHIFT: u32 = 7;
 const GEN_ONE: usize = 1 << GEN_SHIFT;
+
+const COMMIT_SUCCESS: Ordering = if cfg!(grove_loom_weaken = "commit_relaxed") {
+    Ordering::Relaxed
+} else {
+    Ordering::AcqRel
+};
+const COMMIT_FAILURE: Ordering = if cfg!(grove_loom_weaken = "commit_relaxed") {
+    Ordering::Relaxed
+} else {
+    Ordering::Acquire
+};
+const UNPARK_BLIND: bool = cfg!(grove_loom_weaken = "unpark_blind");
+const KILL_BLIND: bool = cfg!(grove_loom_weaken = "kill_blind");
+const TIMEOUT_BLIND: bool = cfg!(grove_loom_weaken = "timeout_blind");
 
 /// The generation of one park, carried by the timer that park armed.
 pub type Gen = usize;
@@ -203,16 +231,24 @@ impl ParkState {
         loop {
             debug_assert_eq!(cur & PHASE, PARKING, "commit while not parking");
             let token = cur & NOTIFIED != 0 && cur & SLEEPING == 0;
-            let pending = token || cur & (KILLED | TIMED_OUT) != 0;
-            let (new, result) = if pending {
-                let keep = if token { cur & !NOTIFIED } else { cur };
-                ((keep & !(PHASE | SLEEPING)) | RUNNING, Commit::Resume)
+            let (new, result) = if cur & KILLED != 0 {
+                // The kill ends it; a token stays for later.
+                ((cur & !(PHASE | SLEEPING)) | RUNNING, Commit::Resume)
+            } else if token {
+                // The unpark ends it, even if the timer fired too: its token
+                // is consumed and the park reports no timeout.
+                (
+                    (cur & !(PHASE | SLEEPING | NOTIFIED | TIMED_OUT)) | RUNNING,
+                    Commit::Resume,
+                )
+            } else if cur & TIMED_OUT != 0 {
+                ((cur & !(PHASE | SLEEPING)) | RUNNING, Commit::Resume)
             } else {
                 ((cur & !PHASE) | PARKED, Commit::Parked)
             };
             match self
                 .word
-                .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(cur, new, COMMIT_SUCCESS, COMMIT_FAILURE)
             {
                 Ok(_) => return result,
                 Err(actual) => cur = actual,
@@ -230,10 +266,7 @@ impl ParkState {
             } else {
                 cur | NOTIFIED
             };
-            match self
-                .word
-                .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match self.transition(cur, new, UNPARK_BLIND) {
                 Ok(_) if wakes => return wake_kind(cur),
                 Ok(_) => return Notify::Nothing,
                 Err(actual) => cur = actual,
@@ -256,10 +289,7 @@ impl ParkState {
                 PARKING => (cur | TIMED_OUT, Notify::Nothing),
                 _ => return Notify::Nothing,
             };
-            match self
-                .word
-                .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match self.transition(cur, new, TIMEOUT_BLIND) {
                 Ok(_) => return result,
                 Err(actual) => cur = actual,
             }
@@ -279,15 +309,27 @@ impl ParkState {
             } else {
                 cur | KILLED
             };
-            match self
-                .word
-                .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match self.transition(cur, new, KILL_BLIND) {
                 Ok(_) if wakes => return Notify::Schedule,
                 Ok(_) => return Notify::Nothing,
                 Err(actual) => cur = actual,
             }
         }
+    }
+
+    /// `cur -> new` as one CAS; `blind` (weakened builds only) checks and
+    /// stores in two steps, so that a loom model can show the race it allows.
+    fn transition(&self, cur: usize, new: usize, blind: bool) -> Result<usize, usize> {
+        if blind {
+            let actual = self.word.load(Ordering::Acquire);
+            if actual != cur {
+                return Err(actual);
+            }
+            self.word.store(new, Ordering::Release);
+            return Ok(cur);
+        }
+        self.word
+            .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
     }
 
     /// Owner, once resumed (phase is `RUNNING` again): why did the park end?
@@ -440,6 +482,20 @@ mod tests {
         assert!(s.is_running());
         assert_eq!(s.resumed(true), Wake::TimedOut);
         assert!(s.kill_pending());
+    }
+
+    #[test]
+    fn unpark_and_timer_both_during_switch_report_one_outcome() {
+        // Found by the loom model `timeout_races_unpark_one_outcome`.
+        let s = ParkState::new();
+        let g = parking(&s, Mode::Park);
+        assert_eq!(s.timeout(g), Notify::Nothing);
+        assert_eq!(s.unpark(), Notify::Nothing);
+        assert_eq!(s.commit(), Commit::Resume);
+        assert_eq!(s.resumed(false), Wake::Unparked);
+        // The token was consumed by that park, not left behind.
+        parking(&s, Mode::Park);
+        assert_eq!(s.commit(), Commit::Parked);
     }
 
     #[test]

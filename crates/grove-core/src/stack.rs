@@ -184,7 +184,7 @@ unsafe impl Send for Stack {}
 
 impl Stack {
     /// The lowest usable address.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub fn bottom(&self) -> *mut u8 {
         self.bottom
     }

@@ -1,0 +1,194 @@
+//! The completion handshake between a finishing green thread and everyone
+//! waiting for it (joiners, `wait`, links).
+//!
+//! # States
+//!
+//! `stage`, under the mutex: `Running -> Linking -> Finished`, moved only by
+//! the finishing party, in that order, once each. `finished` (an atomic flag)
+//! mirrors `Finished` for lock-free checks.
+//!
+//! # Transitions
+//!
+//! | method | by | what |
+//! |---|---|---|
+//! | `complete(v)` | the finisher, once | write the outcome; `Running -> Linking`; run links (outside the lock, until none are left); `-> Finished`; set `finished` (Release); take and unpark every waiter |
+//! | `link(f)` | anyone | before `Finished`: queue `f` for the finisher; after: run `f` now |
+//! | `add_waiter(w)` | a waiter | before `Finished`: queue `w` and return true; after: return false |
+//! | `remove_waiter` | a waiter whose wait ended | take itself off the list |
+//! | `take()` | the one owner, after `Finished` | move the outcome out |
+//!
+//! # Orderings and why the outcome is never raced
+//!
+//! The outcome is written once, under the lock, before `Linking`; the lock
+//! orders that write before every link run and every `Finished` observation.
+//! `finished` is stored with `Release` after the last link ran and loaded with
+//! `Acquire`, so a waiter that sees it also sees the outcome. A waiter never
+//! sleeps through `Finished`: it queues itself under the same lock that the
+//! finisher holds when it sets `Finished` and drains the list, and its unpark
+//! token survives if the unpark comes before the park.
+//!
+//! Readers: links run one at a time (by the finisher while `Linking`, by the
+//! registering caller once `Finished`); `take` needs ownership of the only
+//! handle, so it cannot overlap a read made through that handle.
+
+use crate::sync::{lock, AtomicBool, Mutex, Ordering, UnsafeCell};
+
+/// Something that can be woken: a parked thread of control.
+pub trait Unpark: Send {
+    /// Wakes it (keeping a token if it is not parked yet).
+    fn unpark(&self);
+}
+
+/// A callback run with the outcome.
+pub type Link<T> = Box<dyn FnOnce(&T) + Send>;
+
+#[derive(PartialEq, Eq)]
+enum Stage {
+    Running,
+    Linking,
+    Finished,
+}
+
+struct Inner<T, W> {
+    stage: Stage,
+    links: Vec<Link<T>>,
+    waiters: Vec<W>,
+}
+
+/// One outcome of type `T`, and the waiters (`W`) for it.
+pub struct Completion<T, W> {
+    outcome: UnsafeCell<Option<T>>,
+    inner: Mutex<Inner<T, W>>,
+    finished: AtomicBool,
+}
+
+// SAFETY: the outcome is handed from the finisher to readers and the taker
+// under the protocol above (never two writers, never a write during a read);
+// T: Send covers moving it between threads, and readers on several threads
+// at once only happen through `&` handles whose own Sync bound requires
+// T: Sync (see `Greenlet`).
+unsafe impl<T: Send, W: Send> Send for Completion<T, W> {}
+// SAFETY: as above.
+unsafe impl<T: Send, W: Send> Sync for Completion<T, W> {}
+
+#[cfg(not(grove_loom_weaken = "completion_relaxed"))]
+const FINISHED_STORE: Ordering = Ordering::Release;
+#[cfg(grove_loom_weaken = "completion_relaxed")]
+const FINISHED_STORE: Ordering = Ordering::Relaxed;
+
+impl<T, W: Unpark> Default for Completion<T, W> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, W: Unpark> Completion<T, W> {
+    /// Not finished, no links, no waiters.
+    pub fn new() -> Self {
+        Completion {
+            outcome: UnsafeCell::new(None),
+            inner: Mutex::new(Inner {
+                stage: Stage::Running,
+                links: Vec::new(),
+                waiters: Vec::new(),
+            }),
+            finished: AtomicBool::new(false),
+        }
+    }
+
+    /// The finisher: record `outcome`, run the links, wake every waiter.
+    /// A panicking link is contained (`catch_unwind`).
+    pub fn complete(&self, outcome: T) {
+        let mut g = lock(&self.inner);
+        debug_assert!(g.stage == Stage::Running, "completed twice");
+        // SAFETY: the only write, made under the lock while `Running`.
+        self.outcome.with_mut(|p| unsafe { *p = Some(outcome) });
+        g.stage = Stage::Linking;
+        loop {
+            let links = std::mem::take(&mut g.links);
+            if links.is_empty() {
+                break;
+            }
+            drop(g);
+            for f in links {
+                self.read(|v| {
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(v)));
+                });
+            }
+            g = lock(&self.inner);
+        }
+        g.stage = Stage::Finished;
+        self.finished.store(true, FINISHED_STORE);
+        let waiters = std::mem::take(&mut g.waiters);
+        drop(g);
+        for w in waiters {
+            w.unpark();
+        }
+    }
+
+    /// Runs `f` with the outcome once there is one: queued for the finisher,
+    /// or now if it has finished.
+    pub fn link(&self, f: Link<T>) {
+        let mut g = lock(&self.inner);
+        if g.stage != Stage::Finished {
+            g.links.push(f);
+            return;
+        }
+        drop(g);
+        self.read(f);
+    }
+
+    /// Whether the outcome is in and every link has run.
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    /// Queues `w` to be unparked at `Finished`. False if already finished.
+    pub fn add_waiter(&self, w: W) -> bool {
+        let mut g = lock(&self.inner);
+        if g.stage == Stage::Finished {
+            return false;
+        }
+        g.waiters.push(w);
+        true
+    }
+
+    /// Takes the first waiter matching `is_me` off the list, if still there.
+    pub fn remove_waiter(&self, is_me: impl Fn(&W) -> bool) {
+        let mut g = lock(&self.inner);
+        if let Some(pos) = g.waiters.iter().position(is_me) {
+            g.waiters.swap_remove(pos);
+        }
+    }
+
+    /// Calls `f` with the outcome if finished (or linking: the finisher's
+    /// own reads).
+    fn read<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
+        // SAFETY: called only after the single write (see the module docs),
+        // and never concurrently with `take`.
+        self.outcome.with(|p| unsafe { (*p).as_ref() }).map(f)
+    }
+
+    /// Calls `f` with the outcome, if it has finished.
+    pub fn inspect<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
+        if self.is_finished() {
+            self.read(f)
+        } else {
+            None
+        }
+    }
+
+    /// Moves the outcome out, if it has finished.
+    ///
+    /// # Safety
+    /// The caller must be the only party that can still read the outcome
+    /// (for `Greenlet`, `join` consumes the only handle).
+    pub unsafe fn take(&self) -> Option<T> {
+        if !self.is_finished() {
+            return None;
+        }
+        // SAFETY: finished, so the finisher is done with it; exclusivity is
+        // the caller's contract.
+        self.outcome.with_mut(|p| unsafe { (*p).take() })
+    }
+}

@@ -1,0 +1,66 @@
+//! Loom models of the completion handshake (`src/completion.rs`): a joiner
+//! racing with a finishing green thread, and a kill racing with completion.
+#![cfg(loom)]
+
+use grove_core::completion::{Completion, Unpark};
+use grove_core::park::{Notify, ParkState};
+use grove_core::{Driver, ThreadParker};
+use loom::sync::Arc;
+use loom::thread;
+
+/// A waiter in the model: a parker with a token, as `Thread` has.
+#[derive(Clone)]
+struct Waiter(Arc<ThreadParker>);
+
+impl Unpark for Waiter {
+    fn unpark(&self) {
+        self.0.unpark();
+    }
+}
+
+/// What `Greenlet::wait` then `join` do: queue, park until finished, take.
+fn join(c: &Completion<u64, Waiter>) -> u64 {
+    let me = Waiter(Arc::new(ThreadParker::new()));
+    if c.add_waiter(me.clone()) {
+        while !c.is_finished() {
+            me.0.park(None);
+        }
+    }
+    // SAFETY: this joiner is the only party that reads the outcome.
+    unsafe { c.take() }.expect("finished without an outcome")
+}
+
+/// Model 6: join racing with completion. The joiner always wakes (else loom
+/// reports a deadlock), gets the value exactly once, and never reads it
+/// before it was written (else loom reports the data race).
+#[test]
+fn join_races_completion_hands_the_result_over_once() {
+    loom::model(|| {
+        let c: Arc<Completion<u64, Waiter>> = Arc::new(Completion::new());
+        let c2 = c.clone();
+        let finisher = thread::spawn(move || c2.complete(42));
+        assert_eq!(join(&c), 42);
+        finisher.join().unwrap();
+        // SAFETY: still the only reader; the value was moved out once.
+        assert!(unsafe { c.take() }.is_none(), "handed over twice");
+    });
+}
+
+/// Model 3b: a kill racing with the green thread's completion. The green
+/// thread is past its last blocking point (its park state stays RUNNING), so
+/// the kill only records itself, wakes nobody, and the killer, waiting for
+/// completion as `Greenlet::kill` does, must wake and see the real value.
+/// (A kill racing with a park is model 3a in `loom_park.rs`.)
+#[test]
+fn kill_races_completion_killer_wakes() {
+    loom::model(|| {
+        let state = Arc::new(ParkState::new());
+        let c: Arc<Completion<u64, Waiter>> = Arc::new(Completion::new());
+        let c2 = c.clone();
+        let green = thread::spawn(move || c2.complete(1));
+        assert_eq!(state.kill(), Notify::Nothing);
+        assert_eq!(join(&c), 1);
+        green.join().unwrap();
+        assert!(state.kill_pending(), "the kill is recorded, harmlessly");
+    });
+}

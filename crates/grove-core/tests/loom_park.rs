@@ -1,0 +1,223 @@
+//! Loom models of the park state machine (`src/park.rs`).
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test --release -p grove-core --test loom_park`;
+//! see docs/verification.md for bounds and the weakened builds that must fail.
+#![cfg(loom)]
+
+use grove_core::park::{Begin, Commit, Mode, Notify, ParkState, Wake};
+use loom::cell::UnsafeCell;
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::Arc;
+use loom::thread;
+
+/// A green thread's saved context: written by its hub after the switch,
+/// read by whoever resumes it. Loom reports any read not ordered after the
+/// write, i.e. a resume before the green thread has left its stack.
+struct Saved(UnsafeCell<usize>);
+
+impl Saved {
+    fn new() -> Self {
+        Saved(UnsafeCell::new(0))
+    }
+    fn save(&self, v: usize) {
+        // SAFETY: only the committing hub writes, before publishing the park.
+        self.0.with_mut(|p| unsafe { *p = v });
+    }
+    fn resume(&self, expect: usize) {
+        // SAFETY: loom checks that this read is ordered after `save`.
+        let v = self.0.with(|p| unsafe { *p });
+        assert_eq!(v, expect, "resumed before the context was saved");
+    }
+}
+
+/// The green thread and its hub: begin, switch (save), commit. Returns
+/// true if it resumed itself (returned at once, or commit said Resume).
+fn park_and_commit(state: &ParkState, saved: &Saved, mode: Mode) -> bool {
+    match state.begin(mode, false) {
+        Begin::Ready(_) => true,
+        Begin::Parking(_) => {
+            saved.save(1);
+            match state.commit() {
+                Commit::Resume => {
+                    saved.resume(1);
+                    true
+                }
+                Commit::Parked => false,
+            }
+        }
+    }
+}
+
+/// Model 1: an unpark racing with every step of a park, including the window
+/// in which the green thread is still switching off its stack. Exactly one
+/// resume, never before the context is saved.
+#[test]
+fn unpark_races_park_resumes_exactly_once() {
+    loom::model(|| {
+        let state = Arc::new(ParkState::new());
+        let saved = Arc::new(Saved::new());
+        let resumes = Arc::new(AtomicUsize::new(0));
+
+        let (s, v, r) = (state.clone(), saved.clone(), resumes.clone());
+        let unparker = thread::spawn(move || {
+            if s.unpark() == Notify::Schedule {
+                v.resume(1);
+                r.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        if park_and_commit(&state, &saved, Mode::Park) {
+            resumes.fetch_add(1, Ordering::SeqCst);
+        }
+        unparker.join().unwrap();
+        assert_eq!(resumes.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// Model 2: two unparks from two hubs racing with one park: scheduled once.
+#[test]
+fn two_unparks_schedule_once() {
+    loom::model(|| {
+        let state = Arc::new(ParkState::new());
+        let saved = Arc::new(Saved::new());
+        let resumes = Arc::new(AtomicUsize::new(0));
+        let unparkers: Vec<_> = (0..2)
+            .map(|_| {
+                let (s, v, r) = (state.clone(), saved.clone(), resumes.clone());
+                thread::spawn(move || {
+                    if s.unpark() == Notify::Schedule {
+                        v.resume(1);
+                        r.fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        if park_and_commit(&state, &saved, Mode::Park) {
+            resumes.fetch_add(1, Ordering::SeqCst);
+        }
+        for u in unparkers {
+            u.join().unwrap();
+        }
+        assert_eq!(resumes.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// Model 3a: a kill racing with an unpark: scheduled once, and the kill is
+/// either reported by the resumed park or still pending, never lost.
+#[test]
+fn kill_races_unpark_schedules_once_and_keeps_the_kill() {
+    loom::model(|| {
+        let state = Arc::new(ParkState::new());
+        let saved = Arc::new(Saved::new());
+        let resumes = Arc::new(AtomicUsize::new(0));
+        let (s1, v1, r1) = (state.clone(), saved.clone(), resumes.clone());
+        let killer = thread::spawn(move || {
+            if s1.kill() == Notify::Schedule {
+                v1.resume(1);
+                r1.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let (s2, v2, r2) = (state.clone(), saved.clone(), resumes.clone());
+        let unparker = thread::spawn(move || {
+            if s2.unpark() == Notify::Schedule {
+                v2.resume(1);
+                r2.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        // Parked with Sleep, so only the kill could end it... or a Park that
+        // either may end. Use Park: both racers can win.
+        let mut reported = false;
+        match state.begin(Mode::Park, false) {
+            Begin::Ready(w) => {
+                resumes.fetch_add(1, Ordering::SeqCst);
+                reported = w == Wake::Killed;
+            }
+            Begin::Parking(_) => {
+                saved.save(1);
+                if state.commit() == Commit::Resume {
+                    saved.resume(1);
+                    resumes.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }
+        killer.join().unwrap();
+        unparker.join().unwrap();
+        assert_eq!(resumes.load(Ordering::SeqCst), 1);
+        // Whoever resumed it: the green thread now runs and looks at why.
+        if !reported && state.is_running() {
+            reported = state.resumed(false) == Wake::Killed;
+        }
+        assert!(
+            reported || state.kill_pending(),
+            "the kill was neither delivered nor left pending"
+        );
+    });
+}
+
+/// Model 5: `park_timeout`'s deadline racing with an unpark: one resume and
+/// exactly one outcome. If it timed out, the unpark's token is kept for the
+/// next park; if the unpark ended it, no token is left behind.
+#[test]
+fn timeout_races_unpark_one_outcome() {
+    loom::model(|| {
+        let state = Arc::new(ParkState::new());
+        let saved = Arc::new(Saved::new());
+        let resumes = Arc::new(AtomicUsize::new(0));
+        let gen = match state.begin(Mode::Park, false) {
+            Begin::Parking(g) => g,
+            Begin::Ready(w) => panic!("fresh state returned {w:?}"),
+        };
+        let (s1, v1, r1) = (state.clone(), saved.clone(), resumes.clone());
+        let timer = thread::spawn(move || {
+            if s1.timeout(gen) == Notify::Schedule {
+                v1.resume(1);
+                r1.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let (s2, v2, r2) = (state.clone(), saved.clone(), resumes.clone());
+        let unparker = thread::spawn(move || {
+            if s2.unpark() == Notify::Schedule {
+                v2.resume(1);
+                r2.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        saved.save(1);
+        if state.commit() == Commit::Resume {
+            saved.resume(1);
+            resumes.fetch_add(1, Ordering::SeqCst);
+        }
+        timer.join().unwrap();
+        unparker.join().unwrap();
+        assert_eq!(resumes.load(Ordering::SeqCst), 1);
+        let outcome = state.resumed(false);
+        let token_left = state.begin(Mode::Park, false) == Begin::Ready(Wake::Unparked);
+        match outcome {
+            Wake::TimedOut => assert!(token_left, "timed out and lost the unpark's token"),
+            Wake::Unparked => assert!(!token_left, "both the unpark and a token"),
+            Wake::Killed => panic!("nobody killed it"),
+        }
+    });
+}
+
+/// Model 1b: in place (an OS thread, or an unwinding green thread): the
+/// winner of `PARKED -> RUNNING` must be told to wake the OS thread, once.
+#[test]
+fn in_place_park_is_woken_once() {
+    loom::model(|| {
+        let state = Arc::new(ParkState::new());
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let (s, w) = (state.clone(), wakes.clone());
+        let unparker = thread::spawn(move || {
+            if s.unpark() == Notify::WakeInPlace {
+                w.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let parked = matches!(state.begin(Mode::Park, true), Begin::Parking(_));
+        unparker.join().unwrap();
+        if parked {
+            assert!(state.is_running(), "unparked but still parked");
+            assert_eq!(wakes.load(Ordering::SeqCst), 1);
+        } else {
+            assert_eq!(wakes.load(Ordering::SeqCst), 0);
+        }
+    });
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Shows that each loom model can fail: builds grove-core with one rule broken
+# on purpose (--cfg grove_loom_weaken="…", see src/park.rs, src/idle.rs and
+# src/completion.rs) and runs the model that guards that rule, expecting loom
+# to report the bug. Exits non-zero if any model passes against its weakened
+# build. See docs/verification.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}"
+# weakening  test-file  model
+cases=(
+    "commit_relaxed      loom_park        unpark_races_park_resumes_exactly_once"
+    "unpark_blind        loom_park        two_unparks_schedule_once"
+    "kill_blind          loom_park        kill_races_unpark_schedules_once_and_keeps_the_kill"
+    "timeout_blind       loom_park        timeout_races_unpark_one_outcome"
+    "idle_skip_recheck   loom_idle        one_task_wakes_at_most_one_hub"
+    "completion_relaxed  loom_completion  join_races_completion_hands_the_result_over_once"
+)
+
+failed=0
+for case in "${cases[@]}"; do
+    read -r weaken file model <<<"$case"
+    log="target/loom-weakened-$weaken.log"
+    mkdir -p target
+    if RUSTFLAGS="--cfg loom --cfg grove_loom_weaken=\"$weaken\"" \
+        cargo test --release --target-dir "target/loom-weak" -p grove-core \
+        --test "$file" -- --exact "$model" >"$log" 2>&1; then
+        echo "FAIL: $model passed with $weaken: the model cannot see that bug"
+        failed=1
+    elif grep -qE "panicked|deadlock|Causality violation|assertion" "$log"; then
+        echo "ok: $model caught $weaken"
+    else
+        echo "FAIL: $model with $weaken did not run (see $log)"
+        failed=1
+    fi
+done
+exit "$failed"
