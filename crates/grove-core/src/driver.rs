@@ -87,6 +87,12 @@ pub struct ThreadParker {
 
 impl ThreadParker {
     /// A parker with no token.
+    ///
+    /// ```
+    /// use grove_core::Driver;
+    /// let p = grove_core::ThreadParker::new();
+    /// p.park(Some(std::time::Duration::ZERO)); // no token: returns after the (zero) timeout
+    /// ```
     pub fn new() -> Self {
         ThreadParker {
             notified: Mutex::new(false),

@@ -20,6 +20,11 @@ use crate::stack::{self, StackSource};
 use crate::task::Task;
 
 /// The most hubs one runtime may have.
+///
+/// ```
+/// let too_many = grove_core::Runtime::builder().workers(grove_core::MAX_WORKERS + 1).build();
+/// assert!(too_many.is_err());
+/// ```
 pub const MAX_WORKERS: usize = 1024;
 
 /// What every hub of a runtime can see of one hub.
@@ -262,6 +267,11 @@ impl Default for RuntimeBuilder {
 
 impl RuntimeBuilder {
     /// Number of hubs (worker OS threads). Default: the number of CPUs.
+    ///
+    /// ```
+    /// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
+    /// assert_eq!(rt.handle().workers(), 2);
+    /// ```
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = n;
         self
@@ -269,6 +279,11 @@ impl RuntimeBuilder {
 
     /// Default stack size for green threads, in bytes (rounded up to pages;
     /// 16 KiB to 1 GiB). Default: 128 KiB.
+    ///
+    /// ```
+    /// let rt = grove_core::Runtime::builder().stack_size(1 << 20).build().unwrap();
+    /// rt.block_on(|| { let big = [0u8; 512 * 1024]; std::hint::black_box(&big); });
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
         self
@@ -278,6 +293,11 @@ impl RuntimeBuilder {
     /// true). `false` carves stacks from slabs, so a process can hold far more
     /// green threads than `vm.max_map_count / 2`; overflows are then caught by
     /// a canary checked at every switch instead of a guard page.
+    ///
+    /// ```
+    /// let rt = grove_core::Runtime::builder().guard_pages(false).build().unwrap();
+    /// assert_eq!(rt.block_on(|| 1), 1);
+    /// ```
     pub fn guard_pages(mut self, on: bool) -> Self {
         self.guard_pages = on;
         self
@@ -285,12 +305,24 @@ impl RuntimeBuilder {
 
     /// How long an idle hub searches other hubs for work before it sleeps.
     /// Default: 50 µs, a little more than it costs to wake a sleeping CPU.
+    ///
+    /// ```
+    /// // Never spin: sleep as soon as there is nothing to steal.
+    /// let rt = grove_core::Runtime::builder().spin(std::time::Duration::ZERO).build().unwrap();
+    /// assert_eq!(rt.block_on(|| 1), 1);
+    /// ```
     pub fn spin(mut self, d: Duration) -> Self {
         self.spin = d;
         self
     }
 
     /// Prefix of the hub threads' names (`{prefix}-{index}`). Default: `grove-hub`.
+    ///
+    /// ```
+    /// let rt = grove_core::Runtime::builder().thread_name("web").build().unwrap();
+    /// let name = rt.block_on(|| std::thread::current().name().map(String::from));
+    /// assert!(name.unwrap().starts_with("web-"));
+    /// ```
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name = prefix.into();
         self
@@ -298,6 +330,14 @@ impl RuntimeBuilder {
 
     /// How each hub waits when idle: `f(hub_index)` makes hub `hub_index`'s
     /// [`Driver`]. Default: a [`ThreadParker`] per hub.
+    ///
+    /// ```
+    /// let rt = grove_core::Runtime::builder()
+    ///     .driver(|_hub| Box::new(grove_core::ThreadParker::new()))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(|| 1), 1);
+    /// ```
     pub fn driver<F>(mut self, f: F) -> Self
     where
         F: Fn(usize) -> Box<dyn Driver> + Send + Sync + 'static,
@@ -307,6 +347,11 @@ impl RuntimeBuilder {
     }
 
     /// Starts the hubs.
+    ///
+    /// ```
+    /// let rt = grove_core::Runtime::builder().build().unwrap();
+    /// assert!(rt.handle().workers() >= 1);
+    /// ```
     pub fn build(self) -> Result<Runtime, BuildError> {
         if self.workers == 0 {
             return Err(BuildError::ZeroWorkers);

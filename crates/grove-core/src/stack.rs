@@ -45,10 +45,24 @@ pub const SLAB_STACKS: usize = 64;
 /// Default-size stacks a hub keeps for reuse.
 pub const POOL_MAX: usize = 256;
 /// The smallest stack a green thread may ask for.
+///
+/// ```
+/// let g = grove_core::Builder::new().stack_size(grove_core::MIN_STACK).spawn(|| 1).unwrap();
+/// assert_eq!(g.join().unwrap(), 1);
+/// ```
 pub const MIN_STACK: usize = 16 * 1024;
 /// The largest stack a green thread may ask for.
+///
+/// ```
+/// let err = grove_core::Builder::new().stack_size(grove_core::MAX_STACK + 1).spawn(|| ());
+/// assert!(err.is_err());
+/// ```
 pub const MAX_STACK: usize = 1 << 30;
 /// The default stack size; see `docs/architecture.md` for why.
+///
+/// ```
+/// assert_eq!(grove_core::DEFAULT_STACK, 128 * 1024);
+/// ```
 pub const DEFAULT_STACK: usize = 128 * 1024;
 
 /// Byte offsets, within an unguarded stack's lowest page, of the words that
