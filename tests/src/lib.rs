@@ -1,6 +1,8 @@
 //! Helpers shared by grove's cross-crate integration tests (in `tests/tests/`).
 #![warn(missing_docs)]
 
+pub mod fuzz;
+
 use std::process::{Command, Output};
 
 /// Re-runs the current test binary with only test `name`, with the

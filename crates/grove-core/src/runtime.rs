@@ -213,6 +213,23 @@ impl Handle {
     pub fn live(&self) -> usize {
         self.shared.registry.live()
     }
+
+    /// How many stacks are held by green threads that have started and not
+    /// finished (queued green threads hold none; finished ones gave theirs
+    /// back to a pool).
+    ///
+    /// ```
+    /// let rt = grove_core::Runtime::new().unwrap();
+    /// let g = rt.spawn(grove_core::park);
+    /// # while rt.handle().stacks_in_use() == 0 { std::thread::yield_now(); }
+    /// assert_eq!(rt.handle().stacks_in_use(), 1);
+    /// g.kill();
+    /// // The stack goes back just after the green thread's last switch.
+    /// while rt.handle().stacks_in_use() != 0 { std::thread::yield_now(); }
+    /// ```
+    pub fn stacks_in_use(&self) -> usize {
+        self.shared.stacks.in_use()
+    }
 }
 
 type DriverFactory = Box<dyn Fn(usize) -> Box<dyn Driver> + Send + Sync>;

@@ -309,6 +309,7 @@ pub struct StackSource {
     guarded: bool,
     default_size: usize,
     slabs: Mutex<Slabs>,
+    in_use: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -324,7 +325,13 @@ impl StackSource {
             guarded,
             default_size,
             slabs: Mutex::new(Slabs::default()),
+            in_use: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// Stacks held by green threads that started and have not finished.
+    pub fn in_use(&self) -> usize {
+        self.in_use.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The runtime's default stack size.
@@ -414,16 +421,22 @@ impl StackPool {
     /// Takes a stack of `size` bytes: from the pool if it is the default size
     /// and one is cached, else fresh from `source`.
     pub fn take(&mut self, source: &StackSource, size: usize) -> Result<Stack, SpawnError> {
-        if size == source.default_size {
-            if let Some(s) = self.free.pop() {
-                return Ok(s);
+        let stack = match self.free.pop() {
+            Some(s) if size == source.default_size => s,
+            other => {
+                if let Some(s) = other {
+                    self.free.push(s);
+                }
+                source.allocate(size)?
             }
-        }
-        source.allocate(size)
+        };
+        source.in_use.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(stack)
     }
 
     /// Returns the stack of a finished green thread.
     pub fn give(&mut self, source: &StackSource, stack: Stack) {
+        source.in_use.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         if stack.size == source.default_size && self.free.len() < POOL_MAX {
             self.free.push(stack);
         } else {
