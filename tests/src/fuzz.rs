@@ -261,13 +261,13 @@ fn check(
     dropped: &[AtomicUsize],
 ) {
     for (i, g) in gs.into_iter().enumerate() {
-        let panics = program.scripts[i]
-            .iter()
-            .any(|s| matches!(s, Step::Panic));
+        let panics = program.scripts[i].iter().any(|s| matches!(s, Step::Panic));
         let result = g.join();
         match &result {
             Ok(v) => assert_eq!(*v, expected(i), "green thread {i} returned a wrong value"),
-            Err(Error::Killed) => assert!(killed[i], "green thread {i} killed but nobody killed it"),
+            Err(Error::Killed) => {
+                assert!(killed[i], "green thread {i} killed but nobody killed it")
+            }
             Err(Error::Panicked(_)) => {
                 assert!(panics, "green thread {i} panicked: {result:?}")
             }
@@ -284,6 +284,10 @@ fn check(
         // Its closure (and what it captured) is dropped exactly once, even
         // when it was killed before it started. The drop happens on the
         // green thread just before its result is published.
-        assert_eq!(dropped[i].load(Ordering::SeqCst), 1, "green thread {i}'s captures dropped wrongly");
+        assert_eq!(
+            dropped[i].load(Ordering::SeqCst),
+            1,
+            "green thread {i}'s captures dropped wrongly"
+        );
     }
 }

@@ -152,7 +152,10 @@ fn hundred_thousand_kills_in_random_order() {
     }
     let t = Instant::now();
     for &i in &order {
-        assert!(gs[i].kill_timeout(Duration::from_secs(60)), "kill {i} timed out");
+        assert!(
+            gs[i].kill_timeout(Duration::from_secs(60)),
+            "kill {i} timed out"
+        );
     }
     println!("{N} kills in random order in {:.2?}", t.elapsed());
     for (i, g) in gs.into_iter().enumerate() {
@@ -164,7 +167,9 @@ fn hundred_thousand_kills_in_random_order() {
     }
     assert_eq!(drops.load(Ordering::Relaxed), N, "destructors");
     let t = Instant::now();
-    while (rt.handle().stacks_in_use() != 0 || rt.handle().live() != 0) && t.elapsed() < Duration::from_secs(10) {
+    while (rt.handle().stacks_in_use() != 0 || rt.handle().live() != 0)
+        && t.elapsed() < Duration::from_secs(10)
+    {
         std::thread::sleep(Duration::from_millis(1));
     }
     assert_eq!(rt.handle().live(), 0, "green threads left alive");

@@ -1,26 +1,118 @@
-//! Spawning green threads and the [`Greenlet`] handle: gevent's Greenlet in
-//! `std::thread::JoinHandle`'s clothes.
+//! The [`Greenlet`] handle (gevent's Greenlet in `std::thread::JoinHandle`'s
+//! clothes) and [`GreenletRef`], its type-erased, cloneable companion for
+//! waiting and killing (what groups and pools hold).
 //!
-//! The completion handshake (outcome, links, waiters) is `completion.rs`.
+//! The completion handshake (outcome, links, waiters) is `completion.rs`;
+//! waiting and killing are implemented once, in [`Target`], for both handles.
 
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::completion::{Completion, Unpark};
-use crate::error::{Error, GreenletExit};
+use crate::error::Error;
 use crate::hub::{self, current_task};
-use crate::runtime::Handle;
-use crate::stack::{self, SpawnError};
-use crate::task::{Task, PIN_ON_START};
+use crate::task::Task;
 use crate::thread::{self, Thread, ThreadId};
 
-type Packet<T> = Completion<Result<T, Error>, Thread>;
+pub(crate) type Packet<T> = Completion<Result<T, Error>, Thread>;
 
 impl Unpark for Thread {
     fn unpark(&self) {
         Thread::unpark(self)
+    }
+}
+
+/// What waiting needs of a completion, whatever the green thread returns.
+trait Finish: Send + Sync {
+    fn is_finished(&self) -> bool;
+    fn add_waiter(&self, w: Thread) -> bool;
+    fn remove_waiter(&self, id: ThreadId);
+}
+
+impl<T: Send> Finish for Packet<T> {
+    fn is_finished(&self) -> bool {
+        Completion::is_finished(self)
+    }
+    fn add_waiter(&self, w: Thread) -> bool {
+        Completion::add_waiter(self, w)
+    }
+    fn remove_waiter(&self, id: ThreadId) {
+        Completion::remove_waiter(self, |w| w.id() == id)
+    }
+}
+
+/// A green thread and its completion: waiting and killing, untyped.
+#[derive(Clone)]
+struct Target {
+    task: Arc<Task>,
+    done: Arc<dyn Finish>,
+}
+
+impl Target {
+    fn is_current(&self) -> bool {
+        current_task().is_some_and(|t| std::ptr::eq(t, Arc::as_ptr(&self.task)))
+    }
+
+    fn assert_not_current(&self, what: &str) {
+        assert!(
+            !self.is_current(),
+            "grove: a green thread cannot {what} for itself: it would never finish"
+        );
+    }
+
+    fn request_kill(&self) {
+        let n = self.task.state.kill();
+        hub::wake(self.task.clone(), n);
+    }
+
+    fn kill_until(&self, deadline: Option<Instant>) -> bool {
+        if self.is_current() {
+            thread::raise_kill();
+        }
+        self.request_kill();
+        self.wait_until(deadline)
+    }
+
+    fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        if self.done.is_finished() {
+            return true;
+        }
+        let me = thread::current();
+        let id = me.id();
+        if !self.done.add_waiter(me) {
+            return true;
+        }
+        // Off the list when the wait ends, also by unwinding (a kill).
+        let _unlist = Unlist {
+            done: &*self.done,
+            id,
+        };
+        loop {
+            if self.done.is_finished() {
+                return true;
+            }
+            match deadline {
+                None => thread::park(),
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => {
+                        let _ = thread::park_timeout(left);
+                    }
+                    _ => return self.done.is_finished(),
+                },
+            }
+        }
+    }
+}
+
+struct Unlist<'a> {
+    done: &'a dyn Finish,
+    id: ThreadId,
+}
+
+impl Drop for Unlist<'_> {
+    fn drop(&mut self) {
+        self.done.remove_waiter(self.id);
     }
 }
 
@@ -35,7 +127,7 @@ impl Unpark for Thread {
 /// assert_eq!(g.join().unwrap(), 42);
 /// ```
 pub struct Greenlet<T> {
-    task: Arc<Task>,
+    target: Target,
     packet: Arc<Packet<T>>,
 }
 
@@ -57,6 +149,14 @@ impl<T> fmt::Debug for Greenlet<T> {
 }
 
 impl<T: Send + 'static> Greenlet<T> {
+    pub(crate) fn new(task: Arc<Task>, packet: Arc<Packet<T>>) -> Greenlet<T> {
+        let done: Arc<dyn Finish> = packet.clone();
+        Greenlet {
+            target: Target { task, done },
+            packet,
+        }
+    }
+
     /// Waits for the green thread to finish and returns its value, or why
     /// there is none (gevent's `get()`; `std::thread::JoinHandle::join`).
     ///
@@ -65,11 +165,12 @@ impl<T: Send + 'static> Greenlet<T> {
     /// assert!(g.join().is_err());
     /// ```
     pub fn join(self) -> Result<T, Error> {
-        if self.is_current() {
+        if self.target.is_current() {
             return Err(Error::JoinSelf);
         }
-        self.wait_until(None);
-        // SAFETY: we own the only handle, so nobody else can read the outcome.
+        self.target.wait_until(None);
+        // SAFETY: we own the only typed handle, so nobody else can read the
+        // outcome (a GreenletRef cannot).
         let outcome = unsafe { self.packet.take() };
         outcome.unwrap_or(Err(Error::Killed))
     }
@@ -84,8 +185,8 @@ impl<T: Send + 'static> Greenlet<T> {
     /// assert!(g.is_ready());
     /// ```
     pub fn wait(&self) {
-        self.assert_not_current("wait");
-        self.wait_until(None);
+        self.target.assert_not_current("wait");
+        self.target.wait_until(None);
     }
 
     /// Waits at most `timeout`; true if it finished (gevent's `join(timeout)`).
@@ -97,16 +198,17 @@ impl<T: Send + 'static> Greenlet<T> {
     /// g.kill();
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.assert_not_current("wait_timeout");
-        self.wait_until(Instant::now().checked_add(timeout))
+        self.target.assert_not_current("wait_timeout");
+        self.target.wait_until(Instant::now().checked_add(timeout))
     }
 
     /// Kills the green thread and waits for it to finish: it unwinds from its
-    /// current blocking point with [`GreenletExit`], running every destructor
-    /// on its stack, and finishes with [`Error::Killed`]. A green thread that
-    /// has not started never runs. Killing a finished green thread does
-    /// nothing. A green thread that never blocks (a CPU loop) is only killed
-    /// when it next blocks or yields. Killing yourself unwinds at once.
+    /// current blocking point with [`GreenletExit`](crate::GreenletExit),
+    /// running every destructor on its stack, and finishes with
+    /// [`Error::Killed`]. A green thread that has not started never runs.
+    /// Killing a finished green thread does nothing. A green thread that never
+    /// blocks (a CPU loop) is only killed when it next blocks or yields.
+    /// Killing yourself unwinds at once.
     ///
     /// ```
     /// let g = grove_core::spawn(|| grove_core::park());
@@ -114,11 +216,7 @@ impl<T: Send + 'static> Greenlet<T> {
     /// assert!(matches!(g.join(), Err(grove_core::Error::Killed)));
     /// ```
     pub fn kill(&self) {
-        if self.is_current() {
-            thread::raise_kill();
-        }
-        self.request_kill();
-        self.wait_until(None);
+        self.target.kill_until(None);
     }
 
     /// Like [`kill`](Greenlet::kill), waiting at most `timeout`; true if it
@@ -130,11 +228,7 @@ impl<T: Send + 'static> Greenlet<T> {
     /// assert!(g.kill_timeout(Duration::from_secs(5)));
     /// ```
     pub fn kill_timeout(&self, timeout: Duration) -> bool {
-        if self.is_current() {
-            thread::raise_kill();
-        }
-        self.request_kill();
-        self.wait_until(Instant::now().checked_add(timeout))
+        self.target.kill_until(Instant::now().checked_add(timeout))
     }
 
     /// Calls `f` with the outcome once the green thread finishes (gevent's
@@ -156,45 +250,30 @@ impl<T: Send + 'static> Greenlet<T> {
         self.packet.link(Box::new(f));
     }
 
-    fn wait_until(&self, deadline: Option<Instant>) -> bool {
-        if self.is_ready() {
-            return true;
-        }
-        let me = thread::current();
-        let id = me.id();
-        if !self.packet.add_waiter(me) {
-            return true;
-        }
-        let _unlist = Unlist {
-            packet: &self.packet,
-            id,
-        };
-        loop {
-            if self.is_ready() {
-                return true;
-            }
-            match deadline {
-                None => thread::park(),
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => {
-                        let _ = thread::park_timeout(left);
-                    }
-                    _ => return self.is_ready(),
-                },
-            }
+    /// A type-erased, cloneable reference for waiting and killing.
+    ///
+    /// ```
+    /// let g = grove_core::spawn(|| 1);
+    /// let r = g.to_ref();
+    /// r.wait();
+    /// assert!(g.is_ready());
+    /// assert_eq!(g.join().unwrap(), 1);
+    /// ```
+    pub fn to_ref(&self) -> GreenletRef {
+        GreenletRef {
+            target: self.target.clone(),
         }
     }
-}
 
-/// Takes a waiter off the list when its wait ends (also when it unwinds).
-struct Unlist<'a, T> {
-    packet: &'a Packet<T>,
-    id: ThreadId,
-}
-
-impl<T> Drop for Unlist<'_, T> {
-    fn drop(&mut self) {
-        self.packet.remove_waiter(|w| w.id() == self.id);
+    /// Whether it has finished and returned a value (gevent's `successful()`).
+    ///
+    /// ```
+    /// let g = grove_core::spawn(|| 1);
+    /// g.wait();
+    /// assert!(g.is_successful());
+    /// ```
+    pub fn is_successful(&self) -> bool {
+        self.packet.inspect(Result::is_ok).unwrap_or(false)
     }
 }
 
@@ -217,7 +296,7 @@ impl<T> Greenlet<T> {
     /// assert_eq!(g.name(), Some("fetch"));
     /// ```
     pub fn name(&self) -> Option<&str> {
-        self.task.name.as_deref()
+        self.target.task.name.as_deref()
     }
 
     /// A handle to the green thread, e.g. to [`unpark`](Thread::unpark) it.
@@ -228,7 +307,7 @@ impl<T> Greenlet<T> {
     /// g.join().unwrap();
     /// ```
     pub fn thread(&self) -> Thread {
-        Thread::from_task(self.task.clone())
+        Thread::from_task(self.target.task.clone())
     }
 
     /// Whether it has finished (gevent's `ready()`).
@@ -239,34 +318,128 @@ impl<T> Greenlet<T> {
     /// assert!(g.is_ready());
     /// ```
     pub fn is_ready(&self) -> bool {
-        self.packet.is_finished()
+        self.target.done.is_finished()
     }
+}
 
-    /// Whether it has finished and returned a value (gevent's `successful()`).
+/// A cloneable, type-erased reference to a green thread, for waiting for it
+/// and killing it without its result (which only the [`Greenlet`] can take).
+/// Groups and pools hold these.
+///
+/// # Example
+///
+/// ```
+/// let g = grove_core::spawn(|| grove_core::park());
+/// let r = g.to_ref();
+/// let r2 = r.clone();
+/// std::thread::spawn(move || r2.kill()).join().unwrap();
+/// assert!(r.is_ready());
+/// assert!(g.join().is_err());
+/// ```
+#[derive(Clone)]
+pub struct GreenletRef {
+    target: Target,
+}
+
+impl std::panic::UnwindSafe for GreenletRef {}
+impl std::panic::RefUnwindSafe for GreenletRef {}
+
+impl fmt::Debug for GreenletRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GreenletRef")
+            .field("id", &self.id())
+            .field("ready", &self.is_ready())
+            .finish()
+    }
+}
+
+impl GreenletRef {
+    /// The green thread's id.
     ///
     /// ```
-    /// let g = grove_core::spawn(|| 1);
-    /// g.wait();
-    /// assert!(g.is_successful());
+    /// let g = grove_core::spawn(|| ());
+    /// assert_eq!(g.to_ref().id(), g.id());
     /// ```
-    pub fn is_successful(&self) -> bool {
-        self.packet.inspect(Result::is_ok).unwrap_or(false)
+    pub fn id(&self) -> ThreadId {
+        ThreadId::from_raw(self.target.task.id)
     }
 
-    fn is_current(&self) -> bool {
-        current_task().is_some_and(|t| std::ptr::eq(t, Arc::as_ptr(&self.task)))
+    /// Whether it has finished.
+    ///
+    /// ```
+    /// let g = grove_core::spawn(|| ());
+    /// g.wait();
+    /// assert!(g.to_ref().is_ready());
+    /// ```
+    pub fn is_ready(&self) -> bool {
+        self.target.done.is_finished()
     }
 
-    fn assert_not_current(&self, what: &str) {
-        assert!(
-            !self.is_current(),
-            "grove: a green thread cannot {what} for itself: it would never finish"
-        );
+    /// Waits for it to finish. Panics if called by that green thread itself.
+    ///
+    /// ```
+    /// let g = grove_core::spawn(|| ());
+    /// g.to_ref().wait();
+    /// ```
+    pub fn wait(&self) {
+        self.target.assert_not_current("wait");
+        self.target.wait_until(None);
     }
 
-    fn request_kill(&self) {
-        let n = self.task.state.kill();
-        hub::wake(self.task.clone(), n);
+    /// Waits at most `timeout`; true if it finished.
+    ///
+    /// ```
+    /// let g = grove_core::spawn(|| ());
+    /// assert!(g.to_ref().wait_timeout(std::time::Duration::from_secs(5)));
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.target.assert_not_current("wait_timeout");
+        self.target.wait_until(Instant::now().checked_add(timeout))
+    }
+
+    /// Kills it and waits for it, as [`Greenlet::kill`] does.
+    ///
+    /// ```
+    /// let g = grove_core::spawn(grove_core::park);
+    /// g.to_ref().kill();
+    /// assert!(g.join().is_err());
+    /// ```
+    pub fn kill(&self) {
+        self.target.kill_until(None);
+    }
+
+    /// Kills it, waiting at most `timeout`; true if it finished.
+    ///
+    /// ```
+    /// let g = grove_core::spawn(grove_core::park);
+    /// assert!(g.to_ref().kill_timeout(std::time::Duration::from_secs(5)));
+    /// ```
+    pub fn kill_timeout(&self, timeout: Duration) -> bool {
+        self.target.kill_until(Instant::now().checked_add(timeout))
+    }
+
+    /// Asks it to die without waiting: it unwinds at its next blocking point.
+    ///
+    /// ```
+    /// let g = grove_core::spawn(grove_core::park);
+    /// g.to_ref().kill_nowait();
+    /// g.wait();
+    /// ```
+    pub fn kill_nowait(&self) {
+        if !self.target.is_current() {
+            self.target.request_kill();
+        }
+    }
+
+    /// A handle to the green thread, e.g. to unpark it.
+    ///
+    /// ```
+    /// let g = grove_core::spawn(grove_core::park);
+    /// g.to_ref().thread().unpark();
+    /// g.join().unwrap();
+    /// ```
+    pub fn thread(&self) -> Thread {
+        Thread::from_task(self.target.task.clone())
     }
 }
 
@@ -287,237 +460,4 @@ pub fn joinall<T: Send + 'static>(greenlets: &[Greenlet<T>], timeout: Option<Dur
         }
         Some(d) => g.wait_timeout(d.saturating_duration_since(Instant::now())),
     })
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Pin {
-    No,
-    OnStart,
-    Hub(usize),
-}
-
-/// Configures a green thread before spawning it, like `std::thread::Builder`.
-///
-/// # Example
-///
-/// ```
-/// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
-/// let g = grove_core::Builder::new()
-///     .name("pinned-to-1")
-///     .stack_size(64 * 1024)
-///     .hub(1)
-///     .spawn_on(rt.handle(), || grove_core::hub_index())
-///     .unwrap();
-/// assert_eq!(g.join().unwrap(), Some(1));
-/// ```
-#[derive(Debug)]
-#[must_use]
-pub struct Builder {
-    name: Option<String>,
-    stack_size: Option<usize>,
-    pin: Pin,
-    delay: Option<Duration>,
-}
-
-impl Default for Builder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Builder {
-    /// A builder with the runtime's defaults.
-    ///
-    /// ```
-    /// let g = grove_core::Builder::new().spawn(|| 1).unwrap();
-    /// assert_eq!(g.join().unwrap(), 1);
-    /// ```
-    pub fn new() -> Builder {
-        Builder {
-            name: None,
-            stack_size: None,
-            pin: Pin::No,
-            delay: None,
-        }
-    }
-
-    /// Names the green thread (shown by [`Thread::name`] and in overflow reports).
-    ///
-    /// ```
-    /// let g = grove_core::Builder::new().name("x").spawn(|| ()).unwrap();
-    /// assert_eq!(g.name(), Some("x"));
-    /// ```
-    pub fn name(mut self, name: impl Into<String>) -> Builder {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// The green thread's stack size in bytes (16 KiB to 1 GiB, rounded up to
-    /// pages). Default: the runtime's.
-    ///
-    /// ```
-    /// let g = grove_core::Builder::new().stack_size(1 << 20).spawn(|| ()).unwrap();
-    /// g.join().unwrap();
-    /// ```
-    pub fn stack_size(mut self, bytes: usize) -> Builder {
-        self.stack_size = Some(bytes);
-        self
-    }
-
-    /// Pins the green thread to the hub it starts on: it never migrates, so
-    /// OS-thread-local state stays put under it.
-    ///
-    /// ```
-    /// let g = grove_core::Builder::new()
-    ///     .pinned()
-    ///     .spawn(|| {
-    ///         let a = grove_core::hub_index();
-    ///         grove_core::yield_now();
-    ///         a == grove_core::hub_index()
-    ///     })
-    ///     .unwrap();
-    /// assert!(g.join().unwrap());
-    /// ```
-    pub fn pinned(mut self) -> Builder {
-        self.pin = Pin::OnStart;
-        self
-    }
-
-    /// Pins the green thread to hub `index` (see [`Builder::pinned`]).
-    ///
-    /// ```
-    /// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
-    /// let g = grove_core::Builder::new().hub(0).spawn_on(rt.handle(), grove_core::hub_index);
-    /// assert_eq!(g.unwrap().join().unwrap(), Some(0));
-    /// ```
-    pub fn hub(mut self, index: usize) -> Builder {
-        self.pin = Pin::Hub(index);
-        self
-    }
-
-    /// Starts the green thread only after `delay` (gevent's `spawn_later`).
-    /// Until then it holds no stack.
-    ///
-    /// ```
-    /// use std::time::{Duration, Instant};
-    /// let t = Instant::now();
-    /// let g = grove_core::Builder::new().delay(Duration::from_millis(5)).spawn(|| ()).unwrap();
-    /// g.join().unwrap();
-    /// assert!(t.elapsed() >= Duration::from_millis(5));
-    /// ```
-    pub fn delay(mut self, delay: Duration) -> Builder {
-        self.delay = Some(delay);
-        self
-    }
-
-    /// Spawns on the caller's runtime (or the default runtime).
-    ///
-    /// ```
-    /// let err = grove_core::Builder::new().stack_size(1).spawn(|| ()).unwrap_err();
-    /// assert!(matches!(err, grove_core::SpawnError::StackSize { .. }));
-    /// ```
-    pub fn spawn<F, T>(self, f: F) -> Result<Greenlet<T>, SpawnError>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        self.spawn_on(&Handle::current(), f)
-    }
-
-    /// Spawns on the runtime of `handle`.
-    ///
-    /// ```
-    /// let rt = grove_core::Runtime::new().unwrap();
-    /// let g = grove_core::Builder::new().spawn_on(rt.handle(), || 2).unwrap();
-    /// assert_eq!(g.join().unwrap(), 2);
-    /// ```
-    pub fn spawn_on<F, T>(self, handle: &Handle, f: F) -> Result<Greenlet<T>, SpawnError>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let shared = &handle.shared;
-        let stack_size = match self.stack_size {
-            Some(s) => stack::validate_size(s)?,
-            None => shared.stacks.default_size(),
-        };
-        let pin = match self.pin {
-            Pin::No => None,
-            Pin::OnStart => Some(PIN_ON_START),
-            Pin::Hub(i) if i < shared.hubs.len() => Some(i),
-            Pin::Hub(index) => {
-                return Err(SpawnError::NoSuchHub {
-                    index,
-                    hubs: shared.hubs.len(),
-                })
-            }
-        };
-        let packet: Arc<Packet<T>> = Arc::new(Completion::new());
-        let p = packet.clone();
-        let main = Box::new(move |cancel: Option<Error>| {
-            let outcome = match cancel {
-                Some(e) => {
-                    drop(f);
-                    Err(e)
-                }
-                None => match catch_unwind(AssertUnwindSafe(f)) {
-                    Ok(v) => Ok(v),
-                    Err(payload) if payload.is::<GreenletExit>() => Err(Error::Killed),
-                    Err(payload) => Err(Error::Panicked(payload)),
-                },
-            };
-            p.complete(outcome);
-        });
-        let start_at = self.delay.and_then(|d| Instant::now().checked_add(d));
-        let task = Arc::new(Task::new(
-            shared.clone(),
-            self.name,
-            stack_size,
-            pin,
-            start_at,
-            main,
-        ));
-        shared.registry.insert(&task)?;
-        shared.push_new(task.clone());
-        Ok(Greenlet { task, packet })
-    }
-}
-
-/// Spawns a green thread running `f` on the caller's runtime (the default
-/// runtime outside one) and returns its handle (gevent's `spawn`).
-///
-/// Panics if the green thread cannot be spawned (the runtime has shut down);
-/// [`Builder::spawn`] reports that as an error instead.
-///
-/// ```
-/// let g = grove_core::spawn(|| "hello from a green thread");
-/// assert_eq!(g.join().unwrap(), "hello from a green thread");
-/// ```
-pub fn spawn<F, T>(f: F) -> Greenlet<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    match Builder::new().spawn(f) {
-        Ok(g) => g,
-        Err(e) => panic!("grove: spawn failed: {e}"),
-    }
-}
-
-/// Spawns a green thread that starts after `delay` (gevent's `spawn_later`).
-///
-/// ```
-/// use std::time::Duration;
-/// let g = grove_core::spawn_later(Duration::from_millis(1), || 5);
-/// assert_eq!(g.join().unwrap(), 5);
-/// ```
-pub fn spawn_later<F, T>(delay: Duration, f: F) -> Greenlet<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    match Builder::new().delay(delay).spawn(f) {
-        Ok(g) => g,
-        Err(e) => panic!("grove: spawn_later failed: {e}"),
-    }
 }

@@ -99,6 +99,7 @@ mod metrics;
 mod overflow;
 mod registry;
 mod runtime;
+mod spawn;
 mod stack;
 mod task;
 mod thread;
@@ -129,10 +130,11 @@ pub mod sync;
 
 pub use driver::{Driver, ThreadParker};
 pub use error::{BuildError, Error, GreenletExit, SpawnError};
-pub use greenlet::{joinall, spawn, spawn_later, Builder, Greenlet};
+pub use greenlet::{joinall, Greenlet, GreenletRef};
 pub use local::GreenLocal;
 pub use metrics::HubMetrics;
 pub use runtime::{Handle, Runtime, RuntimeBuilder, MAX_WORKERS};
+pub use spawn::{spawn, spawn_later, Builder};
 pub use stack::{DEFAULT_STACK, MAX_STACK, MIN_STACK};
 pub use thread::{
     current, hub_index, park, park_timeout, sleep, yield_now, ParkTimeoutResult, Thread, ThreadId,

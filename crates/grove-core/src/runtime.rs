@@ -10,12 +10,13 @@ use crossbeam_deque::{Injector, Stealer, Worker};
 
 use crate::driver::{Driver, ThreadParker};
 use crate::error::BuildError;
-use crate::greenlet::{Builder, Greenlet};
+use crate::greenlet::Greenlet;
 use crate::hub::{self, Hub};
 use crate::idle::Idle;
 use crate::metrics::{Counters, HubMetrics};
 use crate::overflow;
 use crate::registry::Registry;
+use crate::spawn::Builder;
 use crate::stack::{self, StackSource};
 use crate::task::Task;
 

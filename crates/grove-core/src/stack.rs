@@ -430,13 +430,17 @@ impl StackPool {
                 source.allocate(size)?
             }
         };
-        source.in_use.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        source
+            .in_use
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(stack)
     }
 
     /// Returns the stack of a finished green thread.
     pub fn give(&mut self, source: &StackSource, stack: Stack) {
-        source.in_use.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        source
+            .in_use
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         if stack.size == source.default_size && self.free.len() < POOL_MAX {
             self.free.push(stack);
         } else {

@@ -33,6 +33,10 @@ use crate::task::{next_id, Task};
 pub struct ThreadId(NonZeroU64);
 
 impl ThreadId {
+    pub(crate) fn from_raw(id: u64) -> ThreadId {
+        ThreadId::new(id)
+    }
+
     fn new(id: u64) -> ThreadId {
         ThreadId(NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN))
     }
