@@ -4,8 +4,10 @@
 //! Two ways to hand the batch over:
 //! - **outside**: submitted from a plain OS thread outside the runtime
 //!   (grove's and tokio's shared injector, may's spawn from a plain thread),
-//!   where every worker pulls from the same queue; that thread then joins each
-//!   task, so each join may cost a wakeup of a sleeping OS thread;
+//!   where every worker pulls from the same queue. That thread then sleeps
+//!   until a countdown reaches zero (the last task wakes it once), and joins
+//!   the finished tasks; joining each unfinished task in turn would instead
+//!   measure one OS-thread wakeup per task;
 //! - **k spawners**: k green threads (tasks, coroutines) inside the runtime
 //!   each spawn and join an equal share. For grove, spawner `i` is pinned to
 //!   hub `i % workers`, so with k = workers the work starts evenly spread and
@@ -17,6 +19,8 @@
 //! grove a note with the hubs' counters (green threads stolen, started per hub).
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{task_err, BenchError};
@@ -49,6 +53,42 @@ pub enum Start {
     Spawners(usize),
 }
 
+/// Wakes one OS thread once when `n` tasks have each called [`Countdown::done`].
+/// Works from any runtime: `std::thread::Thread::unpark` never blocks.
+struct Countdown {
+    left: AtomicUsize,
+    waiter: std::thread::Thread,
+}
+
+impl Countdown {
+    /// A countdown from `n` that the calling OS thread will wait on.
+    fn new(n: usize) -> Arc<Countdown> {
+        Arc::new(Countdown {
+            left: AtomicUsize::new(n),
+            waiter: std::thread::current(),
+        })
+    }
+
+    fn done(&self) {
+        if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.waiter.unpark();
+        }
+    }
+
+    fn wait(&self) {
+        while self.left.load(Ordering::Acquire) > 0 {
+            std::thread::park();
+        }
+    }
+}
+
+/// One task of the batch, counting itself down when done.
+fn task(iters: u64, latch: &Countdown) -> u64 {
+    let x = spin(iters);
+    latch.done();
+    x
+}
+
 fn grove_note(rt: &grove::Runtime) -> String {
     let m = rt.metrics();
     let stolen: u64 = m.iter().map(|h| h.stolen).sum();
@@ -61,8 +101,15 @@ pub fn grove(workers: usize, n: usize, iters: u64, start: Start) -> Result<Batch
     let rt = peers::grove_runtime(workers)?;
     let took = match start {
         Start::Outside => {
+            let latch = Countdown::new(n);
             let t = Instant::now();
-            let gs: Vec<_> = (0..n).map(|_| rt.spawn(move || spin(iters))).collect();
+            let gs: Vec<_> = (0..n)
+                .map(|_| {
+                    let latch = latch.clone();
+                    rt.spawn(move || task(iters, &latch))
+                })
+                .collect();
+            latch.wait();
             let mut acc = 0u64;
             for g in gs {
                 acc ^= g.join().map_err(|e| task_err("grove", e))?;
@@ -166,7 +213,23 @@ pub fn may(workers: usize, n: usize, iters: u64, start: Start) -> Result<BatchRu
     };
     let t = Instant::now();
     let acc = match start {
-        Start::Outside => batch(n)?,
+        Start::Outside => {
+            let latch = Countdown::new(n);
+            let hs: Vec<_> = (0..n)
+                .map(|_| {
+                    let latch = latch.clone();
+                    may::go!(move || task(iters, &latch))
+                })
+                .collect();
+            latch.wait();
+            let mut acc = 0u64;
+            for h in hs {
+                acc ^= h
+                    .join()
+                    .map_err(|_| task_err("may", "a coroutine panicked"))?;
+            }
+            acc
+        }
         Start::Spawners(k) => {
             let spawners: Vec<_> = (0..k)
                 .map(|i| may::go!(move || batch(share(n, k, i))))
