@@ -196,3 +196,64 @@ pub static PENDING: &[Pending] = &[
 pub fn find(name: &str) -> Option<&'static dyn Workload> {
     READY.iter().copied().find(|w| w.name() == name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(quick: bool) -> Config {
+        Config {
+            workers: 2,
+            quick,
+            spin_iters: 1,
+        }
+    }
+
+    #[test]
+    fn names_are_unique_across_ready_and_pending() {
+        let mut names: Vec<&str> = READY.iter().map(|w| w.name()).collect();
+        names.extend(PENDING.iter().map(|p| p.name));
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+
+    #[test]
+    fn rows_have_unique_keys_and_grove_first() {
+        for quick in [false, true] {
+            for w in READY {
+                let rows = w.rows(&cfg(quick));
+                assert!(!rows.is_empty(), "{} has no rows", w.name());
+                let mut keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                assert_eq!(keys.len(), rows.len(), "{} repeats a row key", w.name());
+                for r in &rows {
+                    assert_eq!(
+                        r.peers.first().map(|p| p.peer),
+                        Some(Peer::Grove),
+                        "{}/{}",
+                        w.name(),
+                        r.key
+                    );
+                    assert!(
+                        r.peers.iter().all(|p| p.count > 0),
+                        "{}/{}",
+                        w.name(),
+                        r.key
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn grove_measures_in_process_with_small_counts() {
+        let w = find("spawn_join").expect("spawn_join is registered");
+        let row = &w.rows(&cfg(true))[0];
+        let plan = PeerPlan::new(Peer::Grove, 100, "");
+        let s = w.measure(row, &plan, &cfg(true)).expect("a sample");
+        assert!(s.value.is_finite() && s.value > 0.0);
+    }
+}
