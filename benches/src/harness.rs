@@ -1,0 +1,129 @@
+//! Runs the selected workloads: every (row, peer) pair, repetition after
+//! repetition, with the order of peers rotated each repetition so no peer
+//! always runs first (on a warm or a cold machine).
+
+use std::time::Instant;
+
+use crate::child;
+use crate::config::Config;
+use crate::stats::{self, Summary};
+use crate::workloads::{Derived, PeerPlan, Row, RowMedians, Sample, Workload};
+
+/// One peer's results in one row.
+pub struct PeerResult {
+    /// What it ran.
+    pub plan: PeerPlan,
+    /// Its measured samples, in order.
+    pub samples: Vec<Sample>,
+    /// The failure that stopped it, if one did.
+    pub error: Option<String>,
+}
+
+impl PeerResult {
+    /// Median, min and max of its samples.
+    pub fn summary(&self) -> Option<Summary> {
+        let v: Vec<f64> = self.samples.iter().map(|s| s.value).collect();
+        stats::summarize(&v)
+    }
+}
+
+/// One row's results.
+pub struct RowResult {
+    /// The row.
+    pub row: Row,
+    /// Per peer, in the row's order.
+    pub peers: Vec<PeerResult>,
+}
+
+impl RowResult {
+    /// grove's median over `peer`'s, when both ran.
+    pub fn grove_ratio(&self, peer: &PeerResult) -> Option<f64> {
+        let grove = self
+            .peers
+            .iter()
+            .find(|p| p.plan.peer == crate::peers::Peer::Grove)?;
+        if grove.plan.peer == peer.plan.peer {
+            return None;
+        }
+        Some(grove.summary()?.median / peer.summary()?.median)
+    }
+}
+
+/// One workload's results.
+pub struct WorkloadResult {
+    /// Its name.
+    pub name: &'static str,
+    /// What it measures.
+    pub about: &'static str,
+    /// Its rows.
+    pub rows: Vec<RowResult>,
+    /// Numbers computed across its rows.
+    pub derived: Vec<Derived>,
+    /// How long it took, warm-up included.
+    pub seconds: f64,
+}
+
+/// Runs `w` with `reps` measured repetitions (and one warm-up unless quick).
+pub fn run_workload(w: &dyn Workload, cfg: &Config, reps: usize) -> WorkloadResult {
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    for row in w.rows(cfg) {
+        let mut peers: Vec<PeerResult> = row
+            .peers
+            .iter()
+            .map(|plan| PeerResult {
+                plan: plan.clone(),
+                samples: Vec::new(),
+                error: None,
+            })
+            .collect();
+        let warm_up = usize::from(!cfg.quick);
+        for rep in 0..warm_up + reps {
+            let n = peers.len();
+            for i in 0..n {
+                let p = &mut peers[(i + rep) % n];
+                if p.error.is_some() {
+                    continue;
+                }
+                match measure_once(w, &row, &p.plan, cfg) {
+                    Ok(s) if rep >= warm_up => p.samples.push(s),
+                    Ok(_) => {}
+                    Err(e) => p.error = Some(e.to_string()),
+                }
+            }
+        }
+        rows.push(RowResult { row, peers });
+    }
+    let medians: Vec<RowMedians<'_>> = rows
+        .iter()
+        .map(|r| RowMedians {
+            key: &r.row.key,
+            medians: r
+                .peers
+                .iter()
+                .filter_map(|p| Some((p.plan.peer, p.summary()?.median)))
+                .collect(),
+        })
+        .collect();
+    let derived = w.derived(&medians);
+    WorkloadResult {
+        name: w.name(),
+        about: w.about(),
+        rows,
+        derived,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+fn measure_once(
+    w: &dyn Workload,
+    row: &Row,
+    plan: &PeerPlan,
+    cfg: &Config,
+) -> Result<Sample, crate::error::BenchError> {
+    if row.isolate || plan.peer.needs_child() {
+        child::measure(w.name(), row, plan, cfg)
+    } else {
+        w.measure(row, plan, cfg)
+    }
+}

@@ -1,0 +1,114 @@
+//! grove-bench: the same workloads on grove, tokio, may and std threads, one
+//! table. See `docs/benchmarks.md`.
+//!
+//! `cargo run --release -p grove-bench -- [--workers N] [--only NAME] [--quick] [--json PATH]`
+
+mod child;
+mod cli;
+mod config;
+mod error;
+mod harness;
+mod json;
+mod peers;
+mod report;
+mod rss;
+mod spin;
+mod stats;
+mod workloads;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use cli::{Command, Options};
+use config::{Config, SPIN_TARGET};
+use error::BenchError;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match cli::parse(&args) {
+        Ok(Command::Help) => {
+            println!("{}", cli::USAGE);
+            Ok(())
+        }
+        Ok(Command::Measure(m)) => child::run(&m),
+        Ok(Command::Suite(opts)) => suite(&opts),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("grove-bench: {e}");
+            if matches!(e, BenchError::Usage(_)) {
+                eprintln!("{}", cli::USAGE);
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn suite(opts: &Options) -> Result<(), BenchError> {
+    for name in &opts.only {
+        let pending = workloads::PENDING.iter().any(|p| p.name == name.as_str());
+        if workloads::find(name).is_none() && !pending {
+            return Err(BenchError::Usage(format!("no workload named {name:?}")));
+        }
+    }
+    let started = Instant::now();
+    let cfg = Config {
+        workers: opts.workers,
+        quick: opts.quick,
+        spin_iters: spin::calibrate(SPIN_TARGET),
+    };
+    let selected: Vec<_> = workloads::READY
+        .iter()
+        .copied()
+        .filter(|w| opts.only.is_empty() || opts.only.iter().any(|n| n == w.name()))
+        .collect();
+    eprintln!(
+        "grove-bench: {} workers, {} repetitions{}, {} spin iterations per {} us task",
+        cfg.workers,
+        opts.reps,
+        if cfg.quick {
+            " (quick, no warm-up)"
+        } else {
+            " after one warm-up"
+        },
+        cfg.spin_iters,
+        SPIN_TARGET.as_micros()
+    );
+    let mut results = Vec::new();
+    for (i, w) in selected.iter().enumerate() {
+        eprint!("[{}/{}] {} ... ", i + 1, selected.len(), w.name());
+        let r = harness::run_workload(*w, &cfg, opts.reps);
+        let failed = r
+            .rows
+            .iter()
+            .flat_map(|row| &row.peers)
+            .filter(|p| p.error.is_some())
+            .count();
+        eprintln!(
+            "{:.1} s{}",
+            r.seconds,
+            if failed > 0 {
+                format!(" ({failed} peer runs failed)")
+            } else {
+                String::new()
+            }
+        );
+        results.push(r);
+    }
+    let report = report::Report {
+        cfg: &cfg,
+        reps: opts.reps,
+        workloads: &results,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    print!("{}", report.table());
+    report.write_json(&opts.json)?;
+    println!(
+        "\nwrote {} ({:.1} s in all)",
+        opts.json.display(),
+        report.seconds
+    );
+    Ok(())
+}

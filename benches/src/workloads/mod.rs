@@ -1,0 +1,259 @@
+//! The workload registry.
+//!
+//! A workload is one file in this folder implementing [`Workload`]; it lists
+//! its *rows* (one line of the table each, e.g. `fanout_cpu/1w`) and, for each
+//! row, which peers run it at what size. The harness asks it to measure one
+//! (row, peer) pair at a time, in this process or in a child process.
+//!
+//! Workloads that need parts of grove that do not exist yet are listed in
+//! [`PENDING`] with what they wait for; adding one means adding its file and
+//! moving its name from [`PENDING`] to [`READY`].
+
+use crate::config::Config;
+use crate::error::BenchError;
+use crate::peers::Peer;
+
+mod cpu_batch;
+mod fanout_cpu;
+mod idle_memory;
+mod imbalanced;
+mod spawn_join;
+mod yield_local;
+
+/// What a row's numbers count. Every unit is "lower is better".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Nanoseconds per task spawned and joined.
+    NsPerTask,
+    /// Nanoseconds per switch from one green thread (task, coroutine) to another.
+    NsPerSwitch,
+    /// Wall-clock milliseconds for the whole batch.
+    Millis,
+    /// Resident bytes per idle green thread (task, coroutine) above the baseline.
+    BytesPerThread,
+}
+
+impl Unit {
+    /// The unit as printed and written to JSON.
+    pub fn label(self) -> &'static str {
+        match self {
+            Unit::NsPerTask => "ns/task",
+            Unit::NsPerSwitch => "ns/switch",
+            Unit::Millis => "ms",
+            Unit::BytesPerThread => "bytes/thread",
+        }
+    }
+}
+
+/// One peer's part in a row: how many tasks it runs and what to say about it.
+#[derive(Clone, Debug)]
+pub struct PeerPlan {
+    /// The peer.
+    pub peer: Peer,
+    /// Tasks, green threads, switches or coroutines, as the workload counts them.
+    pub count: usize,
+    /// Settings or caveats printed beside its numbers.
+    pub note: String,
+}
+
+impl PeerPlan {
+    /// A plan with a note.
+    pub fn new(peer: Peer, count: usize, note: impl Into<String>) -> PeerPlan {
+        PeerPlan {
+            peer,
+            count,
+            note: note.into(),
+        }
+    }
+}
+
+/// One line of the table.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// The part after the workload's name (`""` for a workload's only row).
+    pub key: String,
+    /// What the numbers count.
+    pub unit: Unit,
+    /// OS threads (hubs, workers) the runtimes get for this row.
+    pub workers: usize,
+    /// Measure every peer of this row in a child process (memory workloads).
+    pub isolate: bool,
+    /// Who runs it, grove first.
+    pub peers: Vec<PeerPlan>,
+}
+
+/// One measurement.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    /// In the row's unit.
+    pub value: f64,
+    /// What the run observed besides the number (e.g. how many green threads
+    /// were stolen); empty if nothing.
+    pub note: String,
+}
+
+impl Sample {
+    /// A sample without a note.
+    pub fn plain(value: f64) -> Sample {
+        Sample {
+            value,
+            note: String::new(),
+        }
+    }
+}
+
+/// A number computed from several rows' medians (a speedup, a ratio).
+#[derive(Clone, Debug)]
+pub struct Derived {
+    /// What it is, e.g. `speedup 1w -> 2w`.
+    pub label: String,
+    /// Whose medians it came from.
+    pub peer: Peer,
+    /// The number.
+    pub value: f64,
+}
+
+/// A row's medians per peer, as the harness hands them to [`Workload::derived`].
+pub struct RowMedians<'a> {
+    /// The row's key.
+    pub key: &'a str,
+    /// Median per peer that succeeded.
+    pub medians: Vec<(Peer, f64)>,
+}
+
+impl RowMedians<'_> {
+    /// The median of `peer`, if it ran.
+    pub fn of(&self, peer: Peer) -> Option<f64> {
+        self.medians
+            .iter()
+            .find(|(p, _)| *p == peer)
+            .map(|(_, m)| *m)
+    }
+}
+
+/// A benchmark workload: see the module documentation.
+pub trait Workload: Sync {
+    /// Its name, as given to `--only`.
+    fn name(&self) -> &'static str;
+    /// One sentence: what it measures and why that matters.
+    fn about(&self) -> &'static str;
+    /// Its rows for this run's configuration. Must be the same for the same
+    /// configuration: a child process rebuilds them to find its row.
+    fn rows(&self, cfg: &Config) -> Vec<Row>;
+    /// Measures `plan` of `row` once.
+    fn measure(&self, row: &Row, plan: &PeerPlan, cfg: &Config) -> Result<Sample, BenchError>;
+    /// Numbers computed across rows; none by default.
+    fn derived(&self, _rows: &[RowMedians<'_>]) -> Vec<Derived> {
+        Vec::new()
+    }
+}
+
+/// A workload that cannot run yet, and what it waits for.
+pub struct Pending {
+    /// Its name.
+    pub name: &'static str,
+    /// What it will measure.
+    pub about: &'static str,
+    /// The part of grove it needs.
+    pub needs: &'static str,
+}
+
+/// Every workload that runs today, in table order.
+pub static READY: &[&dyn Workload] = &[
+    &spawn_join::SpawnJoin,
+    &yield_local::YieldLocal,
+    &fanout_cpu::FanoutCpu,
+    &imbalanced::Imbalanced,
+    &idle_memory::IdleMemory,
+];
+
+/// Workloads listed in the output as not yet available.
+pub static PENDING: &[Pending] = &[
+    Pending {
+        name: "pingpong_cross",
+        about:
+            "two green threads on different hubs handing a message back and forth through a channel",
+        needs: "grove-sync (Channel)",
+    },
+    Pending {
+        name: "sync_contended",
+        about: "many green threads on all hubs contending for a semaphore and a queue",
+        needs: "grove-sync (Semaphore, Queue)",
+    },
+    Pending {
+        name: "echo",
+        about: "a TCP echo server on loopback, many connections, one green thread each",
+        needs: "grove-io (TcpListener, TcpStream, the per-hub reactor)",
+    },
+    Pending {
+        name: "http_hello",
+        about: "a minimal HTTP/1.1 server answering hello to a loopback load generator",
+        needs: "grove-io (TcpListener, TcpStream, the per-hub reactor)",
+    },
+];
+
+/// The workload named `name`, if it runs today.
+pub fn find(name: &str) -> Option<&'static dyn Workload> {
+    READY.iter().copied().find(|w| w.name() == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(quick: bool) -> Config {
+        Config {
+            workers: 2,
+            quick,
+            spin_iters: 1,
+        }
+    }
+
+    #[test]
+    fn names_are_unique_across_ready_and_pending() {
+        let mut names: Vec<&str> = READY.iter().map(|w| w.name()).collect();
+        names.extend(PENDING.iter().map(|p| p.name));
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+
+    #[test]
+    fn rows_have_unique_keys_and_grove_first() {
+        for quick in [false, true] {
+            for w in READY {
+                let rows = w.rows(&cfg(quick));
+                assert!(!rows.is_empty(), "{} has no rows", w.name());
+                let mut keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                assert_eq!(keys.len(), rows.len(), "{} repeats a row key", w.name());
+                for r in &rows {
+                    assert_eq!(
+                        r.peers.first().map(|p| p.peer),
+                        Some(Peer::Grove),
+                        "{}/{}",
+                        w.name(),
+                        r.key
+                    );
+                    assert!(
+                        r.peers.iter().all(|p| p.count > 0),
+                        "{}/{}",
+                        w.name(),
+                        r.key
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn grove_measures_in_process_with_small_counts() {
+        let w = find("spawn_join").expect("spawn_join is registered");
+        let row = &w.rows(&cfg(true))[0];
+        let plan = PeerPlan::new(Peer::Grove, 100, "");
+        let s = w.measure(row, &plan, &cfg(true)).expect("a sample");
+        assert!(s.value.is_finite() && s.value > 0.0);
+    }
+}
