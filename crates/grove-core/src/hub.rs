@@ -200,7 +200,7 @@ impl Hub {
         let shared = &self.shared;
         if !self.searching.get() {
             if !shared.idle.start_searching() {
-                return None;
+                return self.watch_inbox();
             }
             self.searching.set(true);
         }
@@ -208,6 +208,30 @@ impl Hub {
         loop {
             if let Some(t) = self.steal_round() {
                 return Some(t);
+            }
+            if shared.stopping.load(Ordering::Acquire) || start.elapsed() >= shared.spin {
+                return None;
+            }
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    /// Not allowed to search (enough hubs do): still spin for the spin time on
+    /// this hub's own inbox, where work aimed at it (a pinned green thread
+    /// woken elsewhere) arrives. Without this, two hubs that go idle at the
+    /// same moment leave one of them asleep, and a ping-pong between pinned
+    /// green threads pays an OS wakeup on every handoff.
+    fn watch_inbox(&self) -> Option<Arc<Task>> {
+        let shared = &self.shared;
+        let inbox = &shared.hubs[self.index].inbox;
+        let start = Instant::now();
+        loop {
+            if !inbox.is_empty() {
+                if let Some(t) = steal_one(|| inbox.steal()) {
+                    return Some(t);
+                }
             }
             if shared.stopping.load(Ordering::Acquire) || start.elapsed() >= shared.spin {
                 return None;
