@@ -48,6 +48,23 @@ fn park_and_commit(state: &ParkState, saved: &Saved, mode: Mode) -> bool {
     }
 }
 
+/// A thread that tries one wake (`unpark`, `kill`, or a timer) and, if it
+/// won the duty to resume the green thread, resumes it and counts it.
+fn racer(
+    state: &Arc<ParkState>,
+    saved: &Arc<Saved>,
+    resumes: &Arc<AtomicUsize>,
+    wake: impl FnOnce(&ParkState) -> Notify + 'static,
+) -> thread::JoinHandle<()> {
+    let (s, v, r) = (state.clone(), saved.clone(), resumes.clone());
+    thread::spawn(move || {
+        if wake(&s) == Notify::Schedule {
+            v.resume(1);
+            r.fetch_add(1, Ordering::SeqCst);
+        }
+    })
+}
+
 /// Model 1: an unpark racing with every step of a park, including the window
 /// in which the green thread is still switching off its stack. Exactly one
 /// resume, never before the context is saved.
@@ -58,13 +75,7 @@ fn unpark_races_park_resumes_exactly_once() {
         let saved = Arc::new(Saved::new());
         let resumes = Arc::new(AtomicUsize::new(0));
 
-        let (s, v, r) = (state.clone(), saved.clone(), resumes.clone());
-        let unparker = thread::spawn(move || {
-            if s.unpark() == Notify::Schedule {
-                v.resume(1);
-                r.fetch_add(1, Ordering::SeqCst);
-            }
-        });
+        let unparker = racer(&state, &saved, &resumes, ParkState::unpark);
         if park_and_commit(&state, &saved, Mode::Park) {
             resumes.fetch_add(1, Ordering::SeqCst);
         }
@@ -81,15 +92,7 @@ fn two_unparks_schedule_once() {
         let saved = Arc::new(Saved::new());
         let resumes = Arc::new(AtomicUsize::new(0));
         let unparkers: Vec<_> = (0..2)
-            .map(|_| {
-                let (s, v, r) = (state.clone(), saved.clone(), resumes.clone());
-                thread::spawn(move || {
-                    if s.unpark() == Notify::Schedule {
-                        v.resume(1);
-                        r.fetch_add(1, Ordering::SeqCst);
-                    }
-                })
-            })
+            .map(|_| racer(&state, &saved, &resumes, ParkState::unpark))
             .collect();
         if park_and_commit(&state, &saved, Mode::Park) {
             resumes.fetch_add(1, Ordering::SeqCst);
@@ -109,20 +112,8 @@ fn kill_races_unpark_schedules_once_and_keeps_the_kill() {
         let state = Arc::new(ParkState::new());
         let saved = Arc::new(Saved::new());
         let resumes = Arc::new(AtomicUsize::new(0));
-        let (s1, v1, r1) = (state.clone(), saved.clone(), resumes.clone());
-        let killer = thread::spawn(move || {
-            if s1.kill() == Notify::Schedule {
-                v1.resume(1);
-                r1.fetch_add(1, Ordering::SeqCst);
-            }
-        });
-        let (s2, v2, r2) = (state.clone(), saved.clone(), resumes.clone());
-        let unparker = thread::spawn(move || {
-            if s2.unpark() == Notify::Schedule {
-                v2.resume(1);
-                r2.fetch_add(1, Ordering::SeqCst);
-            }
-        });
+        let killer = racer(&state, &saved, &resumes, ParkState::kill);
+        let unparker = racer(&state, &saved, &resumes, ParkState::unpark);
         // Parked with Sleep, so only the kill could end it... or a Park that
         // either may end. Use Park: both racers can win.
         let mut reported = false;
@@ -166,20 +157,8 @@ fn timeout_races_unpark_one_outcome() {
             Begin::Parking(g) => g,
             Begin::Ready(w) => panic!("fresh state returned {w:?}"),
         };
-        let (s1, v1, r1) = (state.clone(), saved.clone(), resumes.clone());
-        let timer = thread::spawn(move || {
-            if s1.timeout(gen) == Notify::Schedule {
-                v1.resume(1);
-                r1.fetch_add(1, Ordering::SeqCst);
-            }
-        });
-        let (s2, v2, r2) = (state.clone(), saved.clone(), resumes.clone());
-        let unparker = thread::spawn(move || {
-            if s2.unpark() == Notify::Schedule {
-                v2.resume(1);
-                r2.fetch_add(1, Ordering::SeqCst);
-            }
-        });
+        let timer = racer(&state, &saved, &resumes, move |s| s.timeout(gen));
+        let unparker = racer(&state, &saved, &resumes, ParkState::unpark);
         saved.save(1);
         if state.commit() == Commit::Resume {
             saved.resume(1);
