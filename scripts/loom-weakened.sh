@@ -16,15 +16,17 @@ cases=(
     "timeout_blind       loom_park        timeout_races_unpark_one_outcome"
     "idle_skip_recheck   loom_idle        one_task_wakes_at_most_one_hub"
     "completion_relaxed  loom_completion  join_races_completion_hands_the_result_over_once"
+    "cancel_ignores_handed  loom_semaphore  release_races_a_timing_out_acquire_no_permit_lost  grove-sync"
 )
 
 failed=0
 for case in "${cases[@]}"; do
-    read -r weaken file model <<<"$case"
+    read -r weaken file model crate <<<"$case"
+    crate="${crate:-grove-core}"
     log="target/loom-weakened-$weaken.log"
     mkdir -p target
     if RUSTFLAGS="--cfg loom --cfg grove_loom_weaken=\"$weaken\"" \
-        cargo test --release --target-dir "target/loom-weak" -p grove-core \
+        cargo test --release --target-dir "target/loom-weak" -p "$crate" \
         --test "$file" -- --exact "$model" >"$log" 2>&1; then
         echo "FAIL: $model passed with $weaken: the model cannot see that bug"
         failed=1

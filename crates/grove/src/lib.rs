@@ -39,3 +39,4 @@
 #![warn(missing_docs)]
 
 pub use grove_core::*;
+pub use grove_sync::{BoundedSemaphore, Event, ReleasedTooMany, Semaphore, SemaphoreGuard};

@@ -1,0 +1,101 @@
+//! The one place a primitive blocks: park until something is handed to our
+//! ticket, the deadline passes, or we are killed (see `wait.rs`).
+
+use std::time::Instant;
+
+use grove_core::Thread;
+
+use crate::sync::{lock, Mutex};
+use crate::wait::{Cancelled, Ticket, WaitList};
+
+/// How a wait ended.
+pub(crate) enum Waited<P, H> {
+    /// The value handed to us.
+    Handed(H),
+    /// The deadline passed while we were still waiting; our payload back.
+    TimedOut(P),
+    /// The deadline passed just as a value was handed to us, and it was
+    /// passed on to the next waiter (or back into the primitive).
+    PassedOn,
+}
+
+/// What a primitive does with a value handed to a waiter that gave up: give
+/// it to someone else (`Ok`, with a waker to unpark after unlocking, if any),
+/// or let that waiter keep it after all (`Err`).
+pub(crate) type PassOn<S, H> = fn(&mut S, H) -> Result<Option<Thread>, H>;
+
+/// The wait list of `S` that a waiter is on.
+pub(crate) type ListOf<S, P, H> = fn(&mut S) -> &mut WaitList<P, H, Thread>;
+
+/// Parks the caller, which holds `ticket` in `list(state)`, until a value is
+/// handed to it or `deadline` passes. If the caller is killed while parked, it
+/// leaves the list on the way out, passing on anything handed to it.
+pub(crate) fn wait_for<S, P, H>(
+    state: &Mutex<S>,
+    ticket: Ticket,
+    deadline: Option<Instant>,
+    list: ListOf<S, P, H>,
+    pass_on: PassOn<S, H>,
+) -> Waited<P, H> {
+    let mut guard = Abandon {
+        state,
+        ticket: Some(ticket),
+        list,
+        pass_on,
+    };
+    loop {
+        {
+            let mut s = lock(state);
+            if let Some(h) = list(&mut s).take_handed(ticket) {
+                guard.ticket = None;
+                return Waited::Handed(h);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                guard.ticket = None;
+                return match list(&mut s).cancel(ticket) {
+                    Some(Cancelled::Withdrawn(p)) => Waited::TimedOut(p),
+                    Some(Cancelled::Handed(h)) => match pass_on(&mut s, h) {
+                        Ok(waker) => {
+                            drop(s);
+                            if let Some(w) = waker {
+                                w.unpark();
+                            }
+                            Waited::PassedOn
+                        }
+                        Err(h) => Waited::Handed(h),
+                    },
+                    None => Waited::PassedOn,
+                };
+            }
+        }
+        match deadline {
+            None => grove_core::park(),
+            Some(d) => {
+                let _ = grove_core::park_timeout(d.saturating_duration_since(Instant::now()));
+            }
+        }
+    }
+}
+
+/// Leaves the wait list if the waiter unwinds (killed) while parked.
+struct Abandon<'a, S, P, H> {
+    state: &'a Mutex<S>,
+    ticket: Option<Ticket>,
+    list: ListOf<S, P, H>,
+    pass_on: PassOn<S, H>,
+}
+
+impl<S, P, H> Drop for Abandon<'_, S, P, H> {
+    fn drop(&mut self) {
+        let Some(ticket) = self.ticket else {
+            return;
+        };
+        let mut s = lock(self.state);
+        if let Some(Cancelled::Handed(h)) = (self.list)(&mut s).cancel(ticket) {
+            if let Ok(Some(w)) = (self.pass_on)(&mut s, h) {
+                drop(s);
+                w.unpark();
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! [`Event`]: a flag that green threads wait to see set.
+//!
+//! # State
+//!
+//! `set` and a wait list, under one mutex. `set()` raises the flag and hands a
+//! notification to every waiter at once, so each of them returns true even if
+//! the flag is cleared again before it runs. A waiter whose timeout passes as
+//! it is notified keeps the notification (it returns true): `set` wakes
+//! everyone, so there is nobody to pass it on to.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use grove_core::Thread;
+
+use crate::block::{wait_for, Waited};
+use crate::sync::{lock, Mutex};
+use crate::wait::WaitList;
+
+struct State {
+    set: bool,
+    waiters: WaitList<(), (), Thread>,
+}
+
+fn waiters(s: &mut State) -> &mut WaitList<(), (), Thread> {
+    &mut s.waiters
+}
+
+fn keep(_: &mut State, (): ()) -> Result<Option<Thread>, ()> {
+    Err(())
+}
+
+/// gevent's `Event`: `set` wakes every waiter; `wait` returns at once while
+/// the flag is set; `clear` lowers it. Waiters are woken in FIFO order.
+/// Works from green threads on any hub and from plain OS threads.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// let ready = Arc::new(grove_sync::Event::new());
+/// let r = ready.clone();
+/// let waiter = grove_core::spawn(move || r.wait());
+/// ready.set();
+/// waiter.join().unwrap();
+/// assert!(ready.is_set());
+/// ```
+pub struct Event {
+    state: Mutex<State>,
+}
+
+impl Default for Event {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = lock(&self.state);
+        f.debug_struct("Event")
+            .field("set", &s.set)
+            .field("waiting", &s.waiters.len())
+            .finish()
+    }
+}
+
+impl Event {
+    /// An event whose flag is not set.
+    ///
+    /// ```
+    /// assert!(!grove_sync::Event::new().is_set());
+    /// ```
+    pub fn new() -> Event {
+        Event {
+            state: Mutex::new(State {
+                set: false,
+                waiters: WaitList::new(),
+            }),
+        }
+    }
+
+    /// Sets the flag and wakes every waiter.
+    ///
+    /// ```
+    /// let e = grove_sync::Event::new();
+    /// e.set();
+    /// assert!(e.is_set());
+    /// ```
+    pub fn set(&self) {
+        let wakers = {
+            let mut s = lock(&self.state);
+            s.set = true;
+            s.waiters.hand_all(|()| ())
+        };
+        for w in wakers {
+            w.unpark();
+        }
+    }
+
+    /// Lowers the flag.
+    ///
+    /// ```
+    /// let e = grove_sync::Event::new();
+    /// e.set();
+    /// e.clear();
+    /// assert!(!e.is_set());
+    /// ```
+    pub fn clear(&self) {
+        lock(&self.state).set = false;
+    }
+
+    /// Whether the flag is set.
+    ///
+    /// ```
+    /// assert!(!grove_sync::Event::new().is_set());
+    /// ```
+    pub fn is_set(&self) -> bool {
+        lock(&self.state).set
+    }
+
+    /// Waits until the flag is set.
+    ///
+    /// ```
+    /// let e = grove_sync::Event::new();
+    /// e.set();
+    /// e.wait(); // returns at once
+    /// ```
+    pub fn wait(&self) {
+        self.wait_until(None);
+    }
+
+    /// Waits at most `timeout`; true if the flag was set (gevent returns
+    /// false while it stays unset).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let e = grove_sync::Event::new();
+    /// assert!(!e.wait_timeout(Duration::from_millis(5)));
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.wait_until(Instant::now().checked_add(timeout))
+    }
+
+    fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        let ticket = {
+            let mut s = lock(&self.state);
+            if s.set {
+                return true;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
+            }
+            s.waiters.push(grove_core::current(), ())
+        };
+        matches!(
+            wait_for(&self.state, ticket, deadline, waiters, keep),
+            Waited::Handed(())
+        )
+    }
+}

@@ -1,0 +1,49 @@
+//! grove-sync: gevent's synchronisation primitives for grove's green threads,
+//! correct across hubs running in parallel.
+//!
+//! Every primitive works from green threads on any hub and from plain OS
+//! threads (which then block), mixed freely; a blocked green thread costs no
+//! CPU until it is woken. Waiters are served in FIFO order. A waiter that
+//! times out or is killed leaves cleanly, and a permit or notification handed
+//! to it at that same moment is passed on, never lost (`wait.rs` explains the
+//! hand-off protocol they all share).
+//!
+//! Most programs use these through `grove`, which re-exports them.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! let sem = Arc::new(grove_sync::Semaphore::new(1));
+//! let done = Arc::new(grove_sync::Event::new());
+//! let (s, d) = (sem.clone(), done.clone());
+//! grove_core::spawn(move || {
+//!     let _one_at_a_time = s.acquire_guard();
+//!     d.set();
+//! });
+//! done.wait();
+//! ```
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+mod block;
+mod event;
+mod semaphore;
+
+#[cfg(not(loom))]
+mod sync;
+#[cfg(not(loom))]
+mod wait;
+
+/// The protocol modules, exposed to the loom models (`--cfg loom` only).
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod sync;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod wait;
+
+pub use event::Event;
+#[doc(hidden)]
+pub use semaphore::SemState;
+pub use semaphore::{BoundedSemaphore, ReleasedTooMany, Semaphore, SemaphoreGuard};

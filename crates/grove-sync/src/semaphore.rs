@@ -1,0 +1,340 @@
+//! [`Semaphore`] and [`BoundedSemaphore`]: counting semaphores whose waiters
+//! are served in FIFO order.
+//!
+//! # State
+//!
+//! `permits` (free permits) and a wait list, under one mutex. Invariant: if
+//! anyone waits, `permits` is 0, because a release hands its permit straight
+//! to the first waiter instead of adding it to `permits`. An acquirer that
+//! times out or is killed at the moment a permit is handed to it passes the
+//! permit on (to the next waiter, or back to `permits`): no permit is lost.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use grove_core::Thread;
+
+use crate::block::{wait_for, Waited};
+use crate::sync::{lock, Mutex};
+use crate::wait::WaitList;
+
+/// A semaphore's state, generic over the waker so the loom models can drive
+/// it with their own.
+#[derive(Debug)]
+pub struct SemState<W> {
+    /// Free permits.
+    pub permits: usize,
+    /// Acquirers waiting, in order.
+    pub waiters: WaitList<(), (), W>,
+}
+
+impl<W> SemState<W> {
+    /// A state with `permits` free permits and nobody waiting.
+    pub fn new(permits: usize) -> Self {
+        SemState {
+            permits,
+            waiters: WaitList::new(),
+        }
+    }
+
+    /// Takes a permit if one is free and nobody is ahead in line.
+    pub fn try_take(&mut self) -> bool {
+        if self.permits > 0 && self.waiters.is_empty() {
+            self.permits -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Returns a permit: to the first waiter (whose waker is returned, to be
+    /// unparked after unlocking), or to the free count.
+    pub fn give(&mut self) -> Option<W> {
+        match self.waiters.hand_first(()) {
+            Ok((waker, ())) => Some(waker),
+            Err(()) => {
+                self.permits += 1;
+                None
+            }
+        }
+    }
+}
+
+/// A counting semaphore (gevent's `Semaphore`): `acquire` blocks while no
+/// permit is free; `release` returns one. Waiters are served in FIFO order.
+/// Works from green threads on any hub and from plain OS threads.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// let sem = Arc::new(grove_sync::Semaphore::new(2));
+/// let gs: Vec<_> = (0..10).map(|_| {
+///     let sem = sem.clone();
+///     grove_core::spawn(move || {
+///         let _permit = sem.acquire_guard(); // at most 2 inside at once
+///         grove_core::sleep(std::time::Duration::from_millis(1));
+///     })
+/// }).collect();
+/// gs.into_iter().for_each(|g| g.join().unwrap());
+/// assert_eq!(sem.available_permits(), 2);
+/// ```
+pub struct Semaphore {
+    state: Mutex<SemState<Thread>>,
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = lock(&self.state);
+        f.debug_struct("Semaphore")
+            .field("permits", &s.permits)
+            .field("waiting", &s.waiters.len())
+            .finish()
+    }
+}
+
+fn waiters(s: &mut SemState<Thread>) -> &mut WaitList<(), (), Thread> {
+    &mut s.waiters
+}
+
+fn pass_on(s: &mut SemState<Thread>, (): ()) -> Result<Option<Thread>, ()> {
+    Ok(s.give())
+}
+
+impl Semaphore {
+    /// A semaphore with `permits` free permits (0 is allowed).
+    ///
+    /// ```
+    /// let sem = grove_sync::Semaphore::new(0);
+    /// assert!(!sem.try_acquire());
+    /// ```
+    pub fn new(permits: usize) -> Semaphore {
+        Semaphore {
+            state: Mutex::new(SemState::new(permits)),
+        }
+    }
+
+    /// Takes a permit, waiting (in line) until one is free.
+    ///
+    /// ```
+    /// let sem = grove_sync::Semaphore::new(1);
+    /// sem.acquire();
+    /// assert_eq!(sem.available_permits(), 0);
+    /// sem.release();
+    /// ```
+    pub fn acquire(&self) {
+        self.acquire_until(None);
+    }
+
+    /// Takes a permit if one is free now (and nobody is waiting).
+    ///
+    /// ```
+    /// let sem = grove_sync::Semaphore::new(1);
+    /// assert!(sem.try_acquire());
+    /// assert!(!sem.try_acquire());
+    /// ```
+    pub fn try_acquire(&self) -> bool {
+        lock(&self.state).try_take()
+    }
+
+    /// Takes a permit, waiting at most `timeout`; true if it got one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let sem = grove_sync::Semaphore::new(0);
+    /// assert!(!sem.acquire_timeout(Duration::from_millis(5)));
+    /// ```
+    pub fn acquire_timeout(&self, timeout: Duration) -> bool {
+        self.acquire_until(Instant::now().checked_add(timeout))
+    }
+
+    fn acquire_until(&self, deadline: Option<Instant>) -> bool {
+        let ticket = {
+            let mut s = lock(&self.state);
+            if s.try_take() {
+                return true;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
+            }
+            s.waiters.push(grove_core::current(), ())
+        };
+        matches!(
+            wait_for(&self.state, ticket, deadline, waiters, pass_on),
+            Waited::Handed(())
+        )
+    }
+
+    /// Returns a permit, waking the first waiter if any.
+    ///
+    /// ```
+    /// let sem = grove_sync::Semaphore::new(0);
+    /// sem.release();
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
+    pub fn release(&self) {
+        let waker = lock(&self.state).give();
+        if let Some(w) = waker {
+            w.unpark();
+        }
+    }
+
+    /// Free permits right now.
+    ///
+    /// ```
+    /// assert_eq!(grove_sync::Semaphore::new(3).available_permits(), 3);
+    /// ```
+    pub fn available_permits(&self) -> usize {
+        lock(&self.state).permits
+    }
+
+    /// Takes a permit (waiting as [`acquire`](Semaphore::acquire) does) and
+    /// returns a guard that releases it when dropped.
+    ///
+    /// ```
+    /// let sem = grove_sync::Semaphore::new(1);
+    /// {
+    ///     let _g = sem.acquire_guard();
+    ///     assert_eq!(sem.available_permits(), 0);
+    /// }
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
+    pub fn acquire_guard(&self) -> SemaphoreGuard<'_> {
+        self.acquire();
+        SemaphoreGuard { sem: self }
+    }
+}
+
+/// Releases one permit of its [`Semaphore`] when dropped.
+///
+/// ```
+/// let sem = grove_sync::Semaphore::new(1);
+/// let g = sem.acquire_guard();
+/// drop(g);
+/// assert!(sem.try_acquire());
+/// ```
+#[must_use = "the permit is released as soon as the guard is dropped"]
+#[derive(Debug)]
+pub struct SemaphoreGuard<'a> {
+    sem: &'a Semaphore,
+}
+
+impl Drop for SemaphoreGuard<'_> {
+    fn drop(&mut self) {
+        self.sem.release();
+    }
+}
+
+/// A [`Semaphore`] that refuses to be released above its initial count
+/// (gevent's `BoundedSemaphore`).
+///
+/// # Example
+///
+/// ```
+/// let sem = grove_sync::BoundedSemaphore::new(1);
+/// assert!(sem.release().is_err()); // nobody holds a permit
+/// sem.acquire();
+/// assert!(sem.release().is_ok());
+/// ```
+#[derive(Debug)]
+pub struct BoundedSemaphore {
+    inner: Semaphore,
+    max: usize,
+}
+
+/// Releasing a [`BoundedSemaphore`] that is already at its initial count.
+///
+/// ```
+/// let e = grove_sync::BoundedSemaphore::new(2).release().unwrap_err();
+/// assert_eq!(e.to_string(), "released a bounded semaphore above its initial count of 2");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReleasedTooMany {
+    /// The semaphore's initial (and largest) count.
+    pub max: usize,
+}
+
+impl fmt::Display for ReleasedTooMany {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "released a bounded semaphore above its initial count of {}",
+            self.max
+        )
+    }
+}
+
+impl std::error::Error for ReleasedTooMany {}
+
+impl BoundedSemaphore {
+    /// A semaphore with `permits` permits, which is also its bound.
+    ///
+    /// ```
+    /// assert_eq!(grove_sync::BoundedSemaphore::new(4).available_permits(), 4);
+    /// ```
+    pub fn new(permits: usize) -> BoundedSemaphore {
+        BoundedSemaphore {
+            inner: Semaphore::new(permits),
+            max: permits,
+        }
+    }
+
+    /// See [`Semaphore::acquire`].
+    ///
+    /// ```
+    /// let s = grove_sync::BoundedSemaphore::new(1);
+    /// s.acquire();
+    /// s.release().unwrap();
+    /// ```
+    pub fn acquire(&self) {
+        self.inner.acquire();
+    }
+
+    /// See [`Semaphore::try_acquire`].
+    ///
+    /// ```
+    /// assert!(grove_sync::BoundedSemaphore::new(1).try_acquire());
+    /// ```
+    pub fn try_acquire(&self) -> bool {
+        self.inner.try_acquire()
+    }
+
+    /// See [`Semaphore::acquire_timeout`].
+    ///
+    /// ```
+    /// let s = grove_sync::BoundedSemaphore::new(0);
+    /// assert!(!s.acquire_timeout(std::time::Duration::from_millis(1)));
+    /// ```
+    pub fn acquire_timeout(&self, timeout: Duration) -> bool {
+        self.inner.acquire_timeout(timeout)
+    }
+
+    /// Returns a permit; an error if that would exceed the initial count.
+    ///
+    /// ```
+    /// let s = grove_sync::BoundedSemaphore::new(1);
+    /// assert!(s.release().is_err());
+    /// ```
+    pub fn release(&self) -> Result<(), ReleasedTooMany> {
+        let waker = {
+            let mut s = lock(&self.inner.state);
+            if s.waiters.is_empty() && s.permits >= self.max {
+                return Err(ReleasedTooMany { max: self.max });
+            }
+            s.give()
+        };
+        if let Some(w) = waker {
+            w.unpark();
+        }
+        Ok(())
+    }
+
+    /// Free permits right now.
+    ///
+    /// ```
+    /// assert_eq!(grove_sync::BoundedSemaphore::new(2).available_permits(), 2);
+    /// ```
+    pub fn available_permits(&self) -> usize {
+        self.inner.available_permits()
+    }
+}

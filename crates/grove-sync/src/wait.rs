@@ -1,0 +1,152 @@
+//! The wait list every primitive is built on: FIFO waiters, and direct
+//! hand-off of what they wait for.
+//!
+//! # The protocol
+//!
+//! A primitive keeps, under its own mutex, its state and one or more
+//! [`WaitList`]s. A caller that cannot proceed joins a list
+//! ([`push`](WaitList::push)) with a waker for itself and, for putters, a
+//! payload (the item it wants to put), gets a [`Ticket`], unlocks and parks.
+//! Whoever makes progress possible does not bump a counter for the waiter to
+//! race for: it *hands* the value (a permit, an item, a notification) to the
+//! first waiter ([`hand_first`](WaitList::hand_first)), which removes it from
+//! the list, and unparks it after unlocking. The woken waiter takes what was
+//! handed to it ([`take_handed`](WaitList::take_handed)). So waiters are
+//! served strictly in arrival order, and a newcomer can never barge in and
+//! take what was meant for a waiter.
+//!
+//! A waiter that gives up (its timeout passed, or it is killed and unwinds)
+//! calls [`cancel`](WaitList::cancel) under the lock. Either it was still
+//! waiting, and it leaves the list with its payload, or something was handed
+//! to it at that same moment, and it gets that back and passes it on (to the
+//! next waiter, or back into the primitive's state). Nothing handed is lost.
+//!
+//! All of this happens under the primitive's mutex, so the list itself needs
+//! no atomics; the wakeup is grove's park/unpark, which keeps a token, so an
+//! unpark that comes before the park is not lost either.
+
+use std::collections::VecDeque;
+
+/// A waiter's place in a [`WaitList`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticket(u64);
+
+/// What [`WaitList::cancel`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cancelled<P, H> {
+    /// It was still waiting: it has left the list, with its payload.
+    Withdrawn(P),
+    /// A value was handed to it just before: here it is, to pass on.
+    Handed(H),
+}
+
+/// Waiters in arrival order (each with a waker `W` and a payload `P`), and
+/// the values (`H`) handed to the ones already taken off the list.
+#[derive(Debug)]
+pub struct WaitList<P, H, W> {
+    waiting: VecDeque<(u64, W, P)>,
+    handed: Vec<(u64, H)>,
+    next: u64,
+}
+
+impl<P, H, W> Default for WaitList<P, H, W> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<P, H, W> WaitList<P, H, W> {
+    /// An empty list.
+    pub fn new() -> Self {
+        WaitList {
+            waiting: VecDeque::new(),
+            handed: Vec::new(),
+            next: 0,
+        }
+    }
+
+    /// Joins the back of the list.
+    pub fn push(&mut self, waker: W, payload: P) -> Ticket {
+        self.next += 1;
+        self.waiting.push_back((self.next, waker, payload));
+        Ticket(self.next)
+    }
+
+    /// How many are waiting (not counting those handed a value).
+    pub fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Whether nobody is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// Hands `value` to the first waiter and takes it off the list; returns
+    /// its waker (unpark it after unlocking) and payload. Gives `value` back
+    /// if nobody waits.
+    pub fn hand_first(&mut self, value: H) -> Result<(W, P), H> {
+        match self.waiting.pop_front() {
+            Some((ticket, waker, payload)) => {
+                self.handed.push((ticket, value));
+                Ok((waker, payload))
+            }
+            None => Err(value),
+        }
+    }
+
+    /// Hands a value made by `value` to every waiter; returns their wakers.
+    pub fn hand_all(&mut self, mut value: impl FnMut(P) -> H) -> Vec<W> {
+        let mut wakers = Vec::with_capacity(self.waiting.len());
+        while let Some((ticket, waker, payload)) = self.waiting.pop_front() {
+            self.handed.push((ticket, value(payload)));
+            wakers.push(waker);
+        }
+        wakers
+    }
+
+    /// The value handed to `ticket`, if any (the waiter's own check on waking).
+    pub fn take_handed(&mut self, ticket: Ticket) -> Option<H> {
+        let pos = self.handed.iter().position(|(t, _)| *t == ticket.0)?;
+        Some(self.handed.swap_remove(pos).1)
+    }
+
+    /// The waiter gives up. `None` only if the ticket is unknown (it already
+    /// took its value).
+    pub fn cancel(&mut self, ticket: Ticket) -> Option<Cancelled<P, H>> {
+        // A weakened build (loom only) forgets what was handed: lost permits.
+        if !cfg!(grove_loom_weaken = "cancel_ignores_handed") {
+            if let Some(h) = self.take_handed(ticket) {
+                return Some(Cancelled::Handed(h));
+            }
+        }
+        let pos = self.waiting.iter().position(|(t, _, _)| *t == ticket.0)?;
+        self.waiting
+            .remove(pos)
+            .map(|(_, _, payload)| Cancelled::Withdrawn(payload))
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fifo_hand_off_and_cancel() {
+        let mut l: WaitList<u8, &str, char> = WaitList::new();
+        let a = l.push('a', 1);
+        let b = l.push('b', 2);
+        let c = l.push('c', 3);
+        assert_eq!(l.hand_first("x"), Ok(('a', 1)));
+        assert_eq!(l.len(), 2);
+        // `b` gives up while still waiting: it leaves with its payload.
+        assert_eq!(l.cancel(b), Some(Cancelled::Withdrawn(2)));
+        // `a` was handed a value; `c` is next in line.
+        assert_eq!(l.take_handed(a), Some("x"));
+        assert_eq!(l.hand_first("y"), Ok(('c', 3)));
+        // `c` gives up at the same moment it was handed "y": it gets it back.
+        assert_eq!(l.cancel(c), Some(Cancelled::Handed("y")));
+        assert_eq!(l.hand_first("z"), Err("z"));
+        assert!(l.is_empty());
+    }
+}
