@@ -374,6 +374,7 @@ impl Hub {
                 .take(&self.shared.stacks, task.stack_size)
             {
                 Ok(stack) => {
+                    Counters::bump(&self.counters().stacks_taken, 1);
                     // SAFETY: the stack outlives the context: it is freed only
                     // after the green thread's final switch (DONE).
                     exec.context = Some(unsafe { Context::new(&stack.as_context_stack(), entry) });
@@ -418,6 +419,7 @@ impl Hub {
             DONE => {
                 if let Some(stack) = exec.stack.take() {
                     self.pool.borrow_mut().give(&self.shared.stacks, stack);
+                    Counters::bump(&self.counters().stacks_given, 1);
                 }
             }
             YIELD => {

@@ -34,6 +34,11 @@ pub(crate) struct Counters {
     pub(crate) run: AtomicU64,
     pub(crate) stolen: AtomicU64,
     pub(crate) parked: AtomicU64,
+    /// Stacks this hub took for starting green threads, and gave back for
+    /// finished ones (not always the same hub's); their difference, summed
+    /// over hubs, is the stacks in use.
+    pub(crate) stacks_taken: AtomicU64,
+    pub(crate) stacks_given: AtomicU64,
 }
 
 impl Counters {

@@ -229,7 +229,22 @@ impl Handle {
     /// while rt.handle().stacks_in_use() != 0 { std::thread::yield_now(); }
     /// ```
     pub fn stacks_in_use(&self) -> usize {
-        self.shared.stacks.in_use()
+        // Per-hub counters written with plain stores by their own hub, so the
+        // hot path pays no shared atomic; a stack may be taken on one hub and
+        // given back on another, so only the sums mean anything.
+        let (taken, given) = self.shared.hubs.iter().fold((0u64, 0u64), |(t, g), h| {
+            (
+                t + h
+                    .counters
+                    .stacks_taken
+                    .load(std::sync::atomic::Ordering::Relaxed),
+                g + h
+                    .counters
+                    .stacks_given
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            )
+        });
+        taken.saturating_sub(given) as usize
     }
 }
 

@@ -309,7 +309,6 @@ pub struct StackSource {
     guarded: bool,
     default_size: usize,
     slabs: Mutex<Slabs>,
-    in_use: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -325,13 +324,7 @@ impl StackSource {
             guarded,
             default_size,
             slabs: Mutex::new(Slabs::default()),
-            in_use: std::sync::atomic::AtomicUsize::new(0),
         }
-    }
-
-    /// Stacks held by green threads that started and have not finished.
-    pub fn in_use(&self) -> usize {
-        self.in_use.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The runtime's default stack size.
@@ -430,17 +423,11 @@ impl StackPool {
                 source.allocate(size)?
             }
         };
-        source
-            .in_use
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(stack)
     }
 
     /// Returns the stack of a finished green thread.
     pub fn give(&mut self, source: &StackSource, stack: Stack) {
-        source
-            .in_use
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         if stack.size == source.default_size && self.free.len() < POOL_MAX {
             self.free.push(stack);
         } else {
