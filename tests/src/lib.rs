@@ -21,3 +21,39 @@ pub fn run_child(name: &str, var: &str) -> Output {
         .output()
         .expect("run the child test process")
 }
+
+/// Waits, polling every millisecond for at most ten seconds, until `cond`
+/// holds; panics naming `what` if it never does. For sequencing tests on
+/// observable state (who is waiting), never for timing.
+///
+/// ```
+/// grove_tests::until("arithmetic works", || 1 + 1 == 2);
+/// ```
+pub fn until(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..10_000 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// How many are waiting, read from a primitive's `Debug` output (its
+/// `field: N` entry), for tests that need to sequence on it.
+///
+/// ```
+/// let q = grove::Queue::<u8>::new();
+/// assert_eq!(grove_tests::debug_count(&q, "getters"), 0);
+/// ```
+pub fn debug_count<T: std::fmt::Debug>(x: &T, field: &str) -> usize {
+    let d = format!("{x:?}");
+    let n = d
+        .split(&format!("{field}: "))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no `{field}` in {d}"));
+    n.split([',', ' ', '}'])
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("`{field}` is not a count in {d}"))
+}

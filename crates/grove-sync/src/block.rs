@@ -19,6 +19,53 @@ pub(crate) enum Waited<P, H> {
     PassedOn,
 }
 
+/// What a primitive's fast path found, under its lock.
+pub(crate) enum Now<T, P> {
+    /// Done without waiting (or refused without waiting): the result.
+    Done(T),
+    /// It must wait, with this payload.
+    Wait(P),
+}
+
+/// How a call that may wait ended.
+pub(crate) enum Outcome<T, P, H> {
+    /// The fast path finished it.
+    Now(T),
+    /// It waited; how that ended.
+    Waited(Waited<P, H>),
+}
+
+/// The shape every blocking call shares: under the lock, try `now`; if it
+/// must wait and `deadline` has not passed, join the back of `list(state)`
+/// and wait there (see [`wait_for`]). A deadline already past gives
+/// `Waited::TimedOut` without joining the line.
+pub(crate) fn now_or_wait<S, P, H, T>(
+    state: &Mutex<S>,
+    deadline: Option<Instant>,
+    now: impl FnOnce(&mut S) -> Now<T, P>,
+    list: ListOf<S, P, H>,
+    pass_on: PassOn<S, H>,
+) -> Outcome<T, P, H> {
+    let ticket = {
+        let mut s = lock(state);
+        let payload = match now(&mut s) {
+            Now::Done(t) => return Outcome::Now(t),
+            Now::Wait(p) => p,
+        };
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Outcome::Waited(Waited::TimedOut(payload));
+        }
+        list(&mut s).push(grove_core::current(), payload)
+    };
+    Outcome::Waited(wait_for(state, ticket, deadline, list, pass_on))
+}
+
+/// The deadline `timeout` from now (`None`, meaning never, if that
+/// overflows `Instant`).
+pub(crate) fn deadline(timeout: std::time::Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
+
 /// What a primitive does with a value handed to a waiter that gave up: give
 /// it to someone else (`Ok`, with a waker to unpark after unlocking, if any),
 /// or let that waiter keep it after all (`Err`).

@@ -13,14 +13,48 @@ use std::time::{Duration, Instant};
 
 use grove_core::Thread;
 
-use crate::block::{wait_for, Waited};
+use crate::block::{deadline, now_or_wait, Now, Outcome, Waited};
 use crate::sync::{lock, Mutex};
 use crate::wait::WaitList;
 
-struct State {
-    set: bool,
-    waiters: WaitList<(), (), Thread>,
+/// An event's state, generic over the waker so the loom models can drive it
+/// with their own.
+#[derive(Debug)]
+pub struct EventState<W> {
+    /// The flag.
+    pub set: bool,
+    /// Waiters, in order.
+    pub waiters: WaitList<(), (), W>,
 }
+
+impl<W> EventState<W> {
+    /// A lowered flag and nobody waiting.
+    pub fn new() -> Self {
+        EventState {
+            set: false,
+            waiters: WaitList::new(),
+        }
+    }
+
+    /// Raises the flag and hands a notification to every waiter; returns
+    /// their wakers, to unpark after unlocking.
+    pub fn raise(&mut self) -> Vec<W> {
+        self.set = true;
+        // A weakened build (loom only) raises the flag but wakes nobody.
+        if cfg!(grove_loom_weaken = "event_raise_no_hand") {
+            return Vec::new();
+        }
+        self.waiters.hand_all(|()| ())
+    }
+}
+
+impl<W> Default for EventState<W> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+type State = EventState<Thread>;
 
 fn waiters(s: &mut State) -> &mut WaitList<(), (), Thread> {
     &mut s.waiters
@@ -73,10 +107,7 @@ impl Event {
     /// ```
     pub fn new() -> Event {
         Event {
-            state: Mutex::new(State {
-                set: false,
-                waiters: WaitList::new(),
-            }),
+            state: Mutex::new(State::new()),
         }
     }
 
@@ -88,11 +119,7 @@ impl Event {
     /// assert!(e.is_set());
     /// ```
     pub fn set(&self) {
-        let wakers = {
-            let mut s = lock(&self.state);
-            s.set = true;
-            s.waiters.hand_all(|()| ())
-        };
+        let wakers = lock(&self.state).raise();
         for w in wakers {
             w.unpark();
         }
@@ -139,23 +166,14 @@ impl Event {
     /// assert!(!e.wait_timeout(Duration::from_millis(5)));
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.wait_until(Instant::now().checked_add(timeout))
+        self.wait_until(deadline(timeout))
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
-        let ticket = {
-            let mut s = lock(&self.state);
-            if s.set {
-                return true;
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return false;
-            }
-            s.waiters.push(grove_core::current(), ())
-        };
+        let now = |s: &mut State| if s.set { Now::Done(()) } else { Now::Wait(()) };
         matches!(
-            wait_for(&self.state, ticket, deadline, waiters, keep),
-            Waited::Handed(())
+            now_or_wait(&self.state, deadline, now, waiters, keep),
+            Outcome::Now(()) | Outcome::Waited(Waited::Handed(()))
         )
     }
 }

@@ -26,8 +26,12 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+mod async_result;
 mod block;
 mod event;
+mod lock;
+mod pool;
+mod queue;
 mod semaphore;
 
 #[cfg(not(loom))]
@@ -43,7 +47,22 @@ pub mod sync;
 #[doc(hidden)]
 pub mod wait;
 
+pub use async_result::{AlreadySet, AsyncResult};
 pub use event::Event;
+pub use lock::{Lock, LockError, LockGuard, RLock, RLockGuard};
+pub use pool::{Group, Imap, ImapUnordered, Pool};
+pub use queue::{
+    Channel, Fifo, GenericQueue, GetError, Handoff, Iter, JoinableQueue, Lifo, LifoQueue, Priority,
+    PriorityQueue, PutError, Queue, Store, TaskDoneError,
+};
+
+/// The state machines, generic over the waker, for the loom models.
+#[doc(hidden)]
+pub use async_result::ResultState;
+#[doc(hidden)]
+pub use event::EventState;
+#[doc(hidden)]
+pub use queue::{GetRefused, PutRefused, QueueState};
 #[doc(hidden)]
 pub use semaphore::SemState;
 pub use semaphore::{BoundedSemaphore, ReleasedTooMany, Semaphore, SemaphoreGuard};

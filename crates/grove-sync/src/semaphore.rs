@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use grove_core::Thread;
 
-use crate::block::{wait_for, Waited};
+use crate::block::{deadline, now_or_wait, Now, Outcome, Waited};
 use crate::sync::{lock, Mutex};
 use crate::wait::WaitList;
 
@@ -145,23 +145,20 @@ impl Semaphore {
     /// assert!(!sem.acquire_timeout(Duration::from_millis(5)));
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.acquire_until(Instant::now().checked_add(timeout))
+        self.acquire_until(deadline(timeout))
     }
 
     fn acquire_until(&self, deadline: Option<Instant>) -> bool {
-        let ticket = {
-            let mut s = lock(&self.state);
+        let now = |s: &mut SemState<Thread>| {
             if s.try_take() {
-                return true;
+                Now::Done(())
+            } else {
+                Now::Wait(())
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return false;
-            }
-            s.waiters.push(grove_core::current(), ())
         };
         matches!(
-            wait_for(&self.state, ticket, deadline, waiters, pass_on),
-            Waited::Handed(())
+            now_or_wait(&self.state, deadline, now, waiters, pass_on),
+            Outcome::Now(()) | Outcome::Waited(Waited::Handed(()))
         )
     }
 

@@ -17,6 +17,12 @@
 //! | `gevent.sleep(s)` / `sleep(0)` | [`sleep`] / [`yield_now`] |
 //! | `gevent.getcurrent()` | [`current`] |
 //! | `gevent.local.local` | [`GreenLocal`] |
+//! | `gevent.lock.Semaphore` / `BoundedSemaphore` | [`Semaphore`] / [`BoundedSemaphore`] |
+//! | `gevent.lock.RLock` / `Semaphore(1)` as a lock | [`RLock`] / [`Lock`] |
+//! | `gevent.event.Event` / `AsyncResult` | [`Event`] / [`AsyncResult`] |
+//! | `gevent.queue.Queue` / `LifoQueue` / `PriorityQueue` | [`Queue`] / [`LifoQueue`] / [`PriorityQueue`] |
+//! | `gevent.queue.JoinableQueue` / `Channel` | [`JoinableQueue`] / [`Channel`] |
+//! | `gevent.pool.Group` / `Pool` | [`Group`] / [`Pool`] |
 //! | the hub | [`Runtime`] (many hubs) |
 //!
 //! # Example
@@ -39,4 +45,9 @@
 #![warn(missing_docs)]
 
 pub use grove_core::*;
-pub use grove_sync::{BoundedSemaphore, Event, ReleasedTooMany, Semaphore, SemaphoreGuard};
+pub use grove_sync::{
+    AlreadySet, AsyncResult, BoundedSemaphore, Channel, Event, Fifo, GenericQueue, GetError, Group,
+    Handoff, Imap, ImapUnordered, Iter, JoinableQueue, Lifo, LifoQueue, Lock, LockError, LockGuard,
+    Pool, Priority, PriorityQueue, PutError, Queue, RLock, RLockGuard, ReleasedTooMany, Semaphore,
+    SemaphoreGuard, Store, TaskDoneError,
+};

@@ -1,0 +1,169 @@
+//! Where a queue keeps its items, and so in what order `get` returns them.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// The items a queue holds, in the order its kind defines: [`Fifo`] for
+/// `Queue`, [`Lifo`] for `LifoQueue`, [`Priority`] for `PriorityQueue` and
+/// [`Handoff`] for `Channel`. A program can supply its own order by
+/// implementing this trait and building the queue with
+/// [`GenericQueue::with_store`](crate::GenericQueue::with_store).
+///
+/// # Example
+///
+/// ```
+/// use grove_sync::{Fifo, Store};
+/// let mut s = Fifo::default();
+/// s.push(1);
+/// s.push(2);
+/// assert_eq!(s.pop(), Some(1));
+/// s.unget(1);
+/// assert_eq!(s.len(), 2);
+/// ```
+pub trait Store<T> {
+    /// Adds an item.
+    fn push(&mut self, item: T);
+    /// Removes the next item to hand out.
+    fn pop(&mut self) -> Option<T>;
+    /// Puts back an item just popped, so that it is the next one out again.
+    fn unget(&mut self, item: T);
+    /// How many items it holds.
+    fn len(&self) -> usize;
+    /// Whether it holds none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// First in, first out (gevent's `Queue`).
+///
+/// ```
+/// use grove_sync::{Fifo, Store};
+/// let mut s = Fifo::default();
+/// s.push('a');
+/// s.push('b');
+/// assert_eq!(s.pop(), Some('a'));
+/// ```
+#[derive(Debug)]
+pub struct Fifo<T>(VecDeque<T>);
+
+/// Last in, first out (gevent's `LifoQueue`).
+///
+/// ```
+/// use grove_sync::{Lifo, Store};
+/// let mut s = Lifo::default();
+/// s.push('a');
+/// s.push('b');
+/// assert_eq!(s.pop(), Some('b'));
+/// ```
+#[derive(Debug)]
+pub struct Lifo<T>(Vec<T>);
+
+/// Smallest first (gevent's `PriorityQueue`, like Python's `heapq`); equal
+/// items come out in no particular order.
+///
+/// ```
+/// use grove_sync::{Priority, Store};
+/// let mut s = Priority::default();
+/// s.push(3);
+/// s.push(1);
+/// s.push(2);
+/// assert_eq!(s.pop(), Some(1));
+/// ```
+#[derive(Debug)]
+pub struct Priority<T: Ord>(BinaryHeap<Reverse<T>>);
+
+/// A `Channel`'s store: with capacity 0 it holds nothing except, for a
+/// moment, an item whose getter gave up as the item reached it.
+///
+/// ```
+/// use grove_sync::{Handoff, Store};
+/// let s = Handoff::<u8>::default();
+/// assert!(s.is_empty());
+/// ```
+#[derive(Debug)]
+pub struct Handoff<T>(Fifo<T>);
+
+impl<T> Default for Fifo<T> {
+    fn default() -> Self {
+        Fifo(VecDeque::new())
+    }
+}
+
+impl<T> Default for Lifo<T> {
+    fn default() -> Self {
+        Lifo(Vec::new())
+    }
+}
+
+impl<T: Ord> Default for Priority<T> {
+    fn default() -> Self {
+        Priority(BinaryHeap::new())
+    }
+}
+
+impl<T> Default for Handoff<T> {
+    fn default() -> Self {
+        Handoff(Fifo::default())
+    }
+}
+
+impl<T> Store<T> for Fifo<T> {
+    fn push(&mut self, item: T) {
+        self.0.push_back(item);
+    }
+    fn pop(&mut self) -> Option<T> {
+        self.0.pop_front()
+    }
+    fn unget(&mut self, item: T) {
+        self.0.push_front(item);
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<T> Store<T> for Handoff<T> {
+    fn push(&mut self, item: T) {
+        self.0.push(item);
+    }
+    fn pop(&mut self) -> Option<T> {
+        self.0.pop()
+    }
+    fn unget(&mut self, item: T) {
+        self.0.unget(item);
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<T> Store<T> for Lifo<T> {
+    fn push(&mut self, item: T) {
+        self.0.push(item);
+    }
+    fn pop(&mut self) -> Option<T> {
+        self.0.pop()
+    }
+    fn unget(&mut self, item: T) {
+        self.0.push(item);
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<T: Ord> Store<T> for Priority<T> {
+    fn push(&mut self, item: T) {
+        self.0.push(Reverse(item));
+    }
+    fn pop(&mut self) -> Option<T> {
+        self.0.pop().map(|Reverse(t)| t)
+    }
+    fn unget(&mut self, item: T) {
+        self.0.push(Reverse(item));
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
