@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Shows that each loom model can fail: builds grove-core with one rule broken
-# on purpose (--cfg grove_loom_weaken="…", see src/park.rs, src/idle.rs and
-# src/completion.rs) and runs the model that guards that rule, expecting loom
-# to report the bug. Exits non-zero if any model passes against its weakened
-# build. See docs/verification.md.
+# on purpose (--cfg grove_loom_weaken="…", see grove-core's src/park.rs,
+# src/idle.rs, src/completion.rs and grove-sync's src/wait.rs, src/event.rs,
+# src/async_result.rs, src/queue/state.rs) and runs the model that guards
+# that rule, expecting loom to report the bug. Exits non-zero if any model
+# passes against its weakened build. An optional argument runs only the cases
+# whose line contains it (e.g. `grove-sync`). See docs/verification.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,10 +19,16 @@ cases=(
     "idle_skip_recheck   loom_idle        one_task_wakes_at_most_one_hub"
     "completion_relaxed  loom_completion  join_races_completion_hands_the_result_over_once"
     "cancel_ignores_handed  loom_semaphore  release_races_a_timing_out_acquire_no_permit_lost  grove-sync"
+    "get_skips_putters     loom_queue   bounded_put_and_get_across_threads_admit_the_waiting_putter  grove-sync"
+    "give_back_drops       loom_queue   channel_rendezvous_races_a_getter_giving_up_no_item_lost  grove-sync"
+    "event_raise_no_hand   loom_notify  event_set_then_clear_races_a_parking_waiter_it_wakes  grove-sync"
+    "result_store_no_hand  loom_notify  async_result_set_races_two_gets_both_see_the_value  grove-sync"
 )
 
 failed=0
+only="${1:-}"
 for case in "${cases[@]}"; do
+    [[ -z "$only" || "$case" == *"$only"* ]] || continue
     read -r weaken file model crate <<<"$case"
     crate="${crate:-grove-core}"
     log="target/loom-weakened-$weaken.log"
