@@ -17,15 +17,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use grove::{Error, Greenlet, Runtime, Thread};
 
+pub use crate::fuzz_sync::sync_ops;
+
 /// The message of the panics the programs cause on purpose.
 pub const DELIBERATE: &str = "grove-fuzz: deliberate panic";
 
 /// How long one case may take before the watchdog aborts the process.
 pub const CASE_LIMIT: Duration = Duration::from_secs(30);
 
-static CASE_STARTED_MS: AtomicU64 = AtomicU64::new(0);
+pub(crate) static CASE_STARTED_MS: AtomicU64 = AtomicU64::new(0);
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -34,7 +36,7 @@ fn now_ms() -> u64 {
 
 /// The runtime every case runs on (2 hubs, as on the CI machines), the quiet
 /// panic hook, and the watchdog, set up once per process.
-fn runtime() -> &'static Runtime {
+pub(crate) fn runtime() -> &'static Runtime {
     static RT: OnceLock<Runtime> = OnceLock::new();
     static SETUP: Once = Once::new();
     SETUP.call_once(|| {
@@ -87,15 +89,15 @@ struct Program {
     green_driver: bool,
 }
 
-struct Bytes<'a>(&'a [u8]);
+pub(crate) struct Bytes<'a>(pub(crate) &'a [u8]);
 
 impl Bytes<'_> {
-    fn next(&mut self) -> Option<u8> {
+    pub(crate) fn next(&mut self) -> Option<u8> {
         let (&b, rest) = self.0.split_first()?;
         self.0 = rest;
         Some(b)
     }
-    fn or0(&mut self) -> u8 {
+    pub(crate) fn or0(&mut self) -> u8 {
         self.next().unwrap_or(0)
     }
 }

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod fuzz;
+mod fuzz_sync;
 
 use std::process::{Command, Output};
 

@@ -30,3 +30,14 @@ fn scheduler_ops_corpus() {
     }
     eprintln!("{} scheduler_ops inputs replayed", inputs.len());
 }
+
+#[test]
+fn sync_ops_corpus() {
+    let inputs = corpus("sync_ops");
+    assert!(!inputs.is_empty(), "the sync_ops corpus is empty");
+    for (path, bytes) in &inputs {
+        eprintln!("replaying {}", path.display());
+        grove_tests::fuzz::sync_ops(bytes);
+    }
+    eprintln!("{} sync_ops inputs replayed", inputs.len());
+}
