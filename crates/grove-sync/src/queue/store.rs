@@ -22,14 +22,53 @@ use std::collections::{BinaryHeap, VecDeque};
 /// ```
 pub trait Store<T> {
     /// Adds an item.
+    ///
+    /// ```
+    /// use grove_sync::{Lifo, Store};
+    /// let mut s = Lifo::default();
+    /// s.push(1);
+    /// assert_eq!(s.len(), 1);
+    /// ```
     fn push(&mut self, item: T);
+
     /// Removes the next item to hand out.
+    ///
+    /// ```
+    /// use grove_sync::{Priority, Store};
+    /// let mut s = Priority::default();
+    /// s.push(9);
+    /// s.push(4);
+    /// assert_eq!(s.pop(), Some(4));
+    /// ```
     fn pop(&mut self) -> Option<T>;
+
     /// Puts back an item just popped, so that it is the next one out again.
+    ///
+    /// ```
+    /// use grove_sync::{Fifo, Store};
+    /// let mut s = Fifo::default();
+    /// s.push('a');
+    /// s.push('b');
+    /// let first = s.pop().unwrap();
+    /// s.unget(first);
+    /// assert_eq!(s.pop(), Some('a'));
+    /// ```
     fn unget(&mut self, item: T);
+
     /// How many items it holds.
+    ///
+    /// ```
+    /// use grove_sync::{Fifo, Store};
+    /// assert_eq!(Fifo::<u8>::default().len(), 0);
+    /// ```
     fn len(&self) -> usize;
+
     /// Whether it holds none.
+    ///
+    /// ```
+    /// use grove_sync::{Handoff, Store};
+    /// assert!(Handoff::<u8>::default().is_empty());
+    /// ```
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
