@@ -1,5 +1,5 @@
 //! Micro-benchmarks of grove's hot paths, with criterion:
-//! `cargo bench -p grove-bench`.
+//! `cargo bench -p grove-bench --bench micro`.
 //!
 //! - `spawn_join`: one green thread spawned and joined from a green thread;
 //! - `yield_round_trip`: a green thread pinned to hub 0 yields to a partner
@@ -15,6 +15,9 @@
 //! (`iter_custom`), so OS-thread wakeups of the benchmark's own caller are not
 //! counted.
 
+mod common;
+
+use common::pinned;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -27,17 +30,6 @@ fn runtime() -> grove::Runtime {
         .workers(2)
         .build()
         .expect("a two-hub runtime")
-}
-
-fn pinned<T, F>(h: &grove::Handle, hub: usize, f: F) -> grove::Greenlet<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    grove::Builder::new()
-        .hub(hub)
-        .spawn_on(h, f)
-        .expect("spawn a pinned green thread")
 }
 
 fn spawn_join(c: &mut Criterion) {

@@ -58,14 +58,20 @@ impl ModelStore {
     }
 }
 
+/// A green thread doing one blocking `get`.
+type Getter = Greenlet<Result<u8, GetError>>;
+
+/// A green thread doing one blocking `put`.
+type Putter = Greenlet<Result<(), PutError<u8>>>;
+
 /// The model of the whole program's state.
 struct Model {
     store: ModelStore,
     cap: Option<usize>,
     closed: bool,
     unfinished: usize,
-    getters: VecDeque<Greenlet<Result<u8, GetError>>>,
-    putters: VecDeque<(u8, Greenlet<Result<(), PutError<u8>>>)>,
+    getters: VecDeque<Getter>,
+    putters: VecDeque<(u8, Putter)>,
     permits: usize,
     acquirers: VecDeque<Greenlet<bool>>,
     /// Waiters the last operation served, to join and check once the real
@@ -75,8 +81,8 @@ struct Model {
 
 /// A waiter an operation served, and what it must have got.
 enum Served {
-    Getter(Greenlet<Result<u8, GetError>>, Result<u8, GetError>),
-    Putter(Greenlet<Result<(), PutError<u8>>>, Result<(), PutError<u8>>),
+    Getter(Getter, Result<u8, GetError>),
+    Putter(Putter, Result<(), PutError<u8>>),
     Acquirer(Greenlet<bool>),
 }
 

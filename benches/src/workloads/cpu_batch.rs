@@ -89,7 +89,8 @@ fn task(iters: u64, latch: &Countdown) -> u64 {
     x
 }
 
-fn grove_note(rt: &grove::Runtime) -> String {
+/// What grove's hub counters showed: green threads stolen, started per hub.
+pub fn grove_note(rt: &grove::Runtime) -> String {
     let m = rt.metrics();
     let stolen: u64 = m.iter().map(|h| h.stolen).sum();
     let started: Vec<String> = m.iter().map(|h| h.started.to_string()).collect();
@@ -248,7 +249,7 @@ pub fn may(workers: usize, n: usize, iters: u64, start: Start) -> Result<BatchRu
 }
 
 /// The `i`th of `k` nearly equal shares of `n`.
-fn share(n: usize, k: usize, i: usize) -> usize {
+pub fn share(n: usize, k: usize, i: usize) -> usize {
     n / k + usize::from(i < n % k)
 }
 

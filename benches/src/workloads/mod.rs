@@ -13,11 +13,15 @@ use crate::config::Config;
 use crate::error::BenchError;
 use crate::peers::Peer;
 
+mod contended_queue;
+mod contended_semaphore;
 mod cpu_batch;
 mod fanout_cpu;
 mod idle_memory;
 mod imbalanced;
+mod pingpong_cross;
 mod spawn_join;
+mod sync_contended;
 mod yield_local;
 
 /// What a row's numbers count. Every unit is "lower is better".
@@ -31,6 +35,10 @@ pub enum Unit {
     Millis,
     /// Resident bytes per idle green thread (task, coroutine) above the baseline.
     BytesPerThread,
+    /// Nanoseconds per message sent and answered.
+    NsPerRoundTrip,
+    /// Nanoseconds per operation (a semaphore cycle, a queued item).
+    NsPerOp,
 }
 
 impl Unit {
@@ -41,6 +49,8 @@ impl Unit {
             Unit::NsPerSwitch => "ns/switch",
             Unit::Millis => "ms",
             Unit::BytesPerThread => "bytes/thread",
+            Unit::NsPerRoundTrip => "ns/round trip",
+            Unit::NsPerOp => "ns/op",
         }
     }
 }
@@ -165,21 +175,12 @@ pub static READY: &[&dyn Workload] = &[
     &fanout_cpu::FanoutCpu,
     &imbalanced::Imbalanced,
     &idle_memory::IdleMemory,
+    &pingpong_cross::PingpongCross,
+    &sync_contended::SyncContended,
 ];
 
 /// Workloads listed in the output as not yet available.
 pub static PENDING: &[Pending] = &[
-    Pending {
-        name: "pingpong_cross",
-        about:
-            "two green threads on different hubs handing a message back and forth through a channel",
-        needs: "grove-sync (Channel)",
-    },
-    Pending {
-        name: "sync_contended",
-        about: "many green threads on all hubs contending for a semaphore and a queue",
-        needs: "grove-sync (Semaphore, Queue)",
-    },
     Pending {
         name: "echo",
         about: "a TCP echo server on loopback, many connections, one green thread each",
@@ -255,5 +256,23 @@ mod tests {
         let plan = PeerPlan::new(Peer::Grove, 100, "");
         let s = w.measure(row, &plan, &cfg(true)).expect("a sample");
         assert!(s.value.is_finite() && s.value > 0.0);
+    }
+
+    #[test]
+    fn sync_workloads_run_and_check_in_process() {
+        for (name, count) in [("pingpong_cross", 200), ("sync_contended", 2_000)] {
+            let w = find(name).expect("registered");
+            for row in w.rows(&cfg(true)) {
+                for peer in row.peers.iter().map(|p| p.peer) {
+                    if peer.needs_child() {
+                        continue;
+                    }
+                    let plan = PeerPlan::new(peer, count, "");
+                    let s = w.measure(&row, &plan, &cfg(true));
+                    let s = s.unwrap_or_else(|e| panic!("{name}/{} on {peer}: {e}", row.key));
+                    assert!(s.value.is_finite() && s.value > 0.0);
+                }
+            }
+        }
     }
 }
