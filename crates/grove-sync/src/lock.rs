@@ -302,8 +302,17 @@ impl Lock {
     }
 }
 
-/// Releases its [`Lock`] when dropped. It cannot leave the thread that took
-/// the lock:
+/// Releases its [`Lock`] when dropped.
+///
+/// ```
+/// let lock = grove_sync::Lock::new();
+/// let guard = lock.acquire_guard().unwrap();
+/// assert!(lock.is_locked());
+/// drop(guard);
+/// assert!(!lock.is_locked());
+/// ```
+///
+/// It cannot leave the thread that took the lock:
 ///
 /// ```compile_fail
 /// fn send<T: Send>(_: T) {}
@@ -461,8 +470,18 @@ impl RLock {
     }
 }
 
-/// Releases one level of its [`RLock`] when dropped. It cannot leave the
-/// thread that took the lock:
+/// Releases one level of its [`RLock`] when dropped.
+///
+/// ```
+/// let lock = grove_sync::RLock::new();
+/// let outer = lock.acquire_guard();
+/// drop(lock.acquire_guard());
+/// assert!(lock.is_owned());
+/// drop(outer);
+/// assert!(!lock.is_locked());
+/// ```
+///
+/// It cannot leave the thread that took the lock:
 ///
 /// ```compile_fail
 /// fn send<T: Send>(_: T) {}
