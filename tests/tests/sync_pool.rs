@@ -120,12 +120,12 @@ fn imap_unordered_yields_in_completion_order() {
                 grove::sleep(Duration::from_millis(ms));
                 ms
             },
-            [40, 1, 20],
+            [150, 0, 60],
         )
         .map(Result::unwrap)
         .collect()
     });
-    assert_eq!(order, [1, 20, 40]);
+    assert_eq!(order, [0, 60, 150]);
     // A panicking call is reported, not waited for forever.
     let g = group.clone();
     let results: Vec<_> = rt.block_on(move || {

@@ -325,10 +325,10 @@ impl Group {
     /// use std::time::Duration;
     /// let group = grove_sync::Group::new();
     /// let done: Vec<u64> = group
-    ///     .imap_unordered(|ms: u64| { grove_core::sleep(Duration::from_millis(ms)); ms }, [30, 1])
+    ///     .imap_unordered(|ms: u64| { grove_core::sleep(Duration::from_millis(ms)); ms }, [100, 0])
     ///     .map(Result::unwrap)
     ///     .collect();
-    /// assert_eq!(done, [1, 30]);
+    /// assert_eq!(done, [0, 100]);
     /// ```
     pub fn imap_unordered<'a, I, R, F>(&self, f: F, items: I) -> ImapUnordered<'a, R>
     where
