@@ -64,6 +64,33 @@ pub trait Driver: Send + Sync + 'static {
 
     /// Ends the current or the next [`park`](Driver::park). Called from any thread.
     fn unpark(&self);
+
+    /// Called once on the hub's own OS thread when the hub starts, before it
+    /// runs anything, so that a driver can make itself known to the code
+    /// that runs on that thread (grove-io's reactor does). Does nothing by
+    /// default.
+    ///
+    /// ```
+    /// use grove_core::{Driver, Runtime, ThreadParker};
+    /// use std::time::Duration;
+    ///
+    /// thread_local!(static HUB: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) });
+    ///
+    /// struct Named(usize, ThreadParker);
+    /// impl Driver for Named {
+    ///     fn park(&self, t: Option<Duration>) { self.1.park(t) }
+    ///     fn unpark(&self) { self.1.unpark() }
+    ///     fn attach(&self) { HUB.with(|h| h.set(Some(self.0))) }
+    /// }
+    ///
+    /// let rt = Runtime::builder()
+    ///     .workers(1)
+    ///     .driver(|hub| Box::new(Named(hub, ThreadParker::new())))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(|| HUB.with(|h| h.get())), Some(0));
+    /// ```
+    fn attach(&self) {}
 }
 
 /// The default [`Driver`]: a token, a mutex and a condvar.

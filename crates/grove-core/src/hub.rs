@@ -118,6 +118,7 @@ impl Hub {
             searching: Cell::new(false),
         };
         HUB.set(&hub);
+        hub.shared.hubs[index].driver.attach();
         hub.run_loop();
         HUB.set(ptr::null());
         hub.timers.borrow_mut().clear();

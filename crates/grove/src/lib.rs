@@ -23,6 +23,8 @@
 //! | `gevent.queue.Queue` / `LifoQueue` / `PriorityQueue` | [`Queue`] / [`LifoQueue`] / [`PriorityQueue`] |
 //! | `gevent.queue.JoinableQueue` / `Channel` | [`JoinableQueue`] / [`Channel`] |
 //! | `gevent.pool.Group` / `Pool` | [`Group`] / [`Pool`] |
+//! | `gevent.socket` (TCP) / `monkey.patch_socket()` | [`TcpListener`], [`TcpStream`] (std's API) |
+//! | `gevent.socket.wait_read` / `wait_write` | [`wait_readable`] / [`wait_writable`] |
 //! | the hub | [`Runtime`] (many hubs) |
 //!
 //! # Example
@@ -45,6 +47,7 @@
 #![warn(missing_docs)]
 
 pub use grove_core::*;
+pub use grove_io::{wait_readable, wait_writable, Reactor, TcpListener, TcpStream};
 pub use grove_sync::{
     AlreadySet, AsyncResult, BoundedSemaphore, Channel, Event, Fifo, GenericQueue, GetError, Group,
     Handoff, Imap, ImapUnordered, Iter, JoinableQueue, Lifo, LifoQueue, Lock, LockError, LockGuard,

@@ -1,0 +1,53 @@
+//! grove-io: green sockets with std's API, on a reactor per hub.
+//!
+//! A green thread that reads from a socket with nothing to read parks, and
+//! its hub runs another; the socket's readiness unparks it. The types keep
+//! std's names and signatures (`Read`/`Write`, `ToSocketAddrs`, timeouts),
+//! so synchronous code written against std's sockets runs unchanged on green
+//! threads: grove's answer to gevent's `monkey.patch_all()`. Used from a
+//! plain OS thread, the same types block that thread.
+//!
+//! Build a runtime whose hubs idle in their reactors with
+//! [`Reactor::for_hub`]; on a runtime without reactors, waits go to a
+//! process-wide fallback reactor thread (see `reactor.rs`).
+//!
+//! # Example
+//!
+//! ```
+//! use std::io::{BufRead, BufReader, Write};
+//! let rt = grove_core::Runtime::builder()
+//!     .workers(2)
+//!     .driver(grove_io::Reactor::for_hub)
+//!     .build()
+//!     .unwrap();
+//! let listener = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+//! let addr = listener.local_addr().unwrap();
+//! rt.spawn(move || {
+//!     for conn in listener.incoming().take(1) {
+//!         let conn = conn.unwrap();
+//!         let mut lines = BufReader::new(&conn);
+//!         let mut line = String::new();
+//!         lines.read_line(&mut line).unwrap();
+//!         (&conn).write_all(line.to_uppercase().as_bytes()).unwrap();
+//!     }
+//! });
+//! let reply = rt.block_on(move || {
+//!     let mut s = grove_io::TcpStream::connect(addr).unwrap();
+//!     s.write_all(b"hello\n").unwrap();
+//!     let mut reply = String::new();
+//!     BufReader::new(&s).read_line(&mut reply).unwrap();
+//!     reply
+//! });
+//! assert_eq!(reply, "HELLO\n");
+//! ```
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+mod reactor;
+mod source;
+mod tcp;
+mod wait;
+
+pub use reactor::Reactor;
+pub use tcp::{TcpListener, TcpStream};
+pub use wait::{wait_readable, wait_writable};

@@ -1,0 +1,642 @@
+//! [`TcpListener`] and [`TcpStream`]: std's types and methods, where a call
+//! that would block parks the green thread (or blocks the OS thread) instead.
+//!
+//! Each wraps the std socket, switched to non-blocking mode, and a `Source`
+//! for waiting on it. A read or write tries the socket first and waits for
+//! readiness only when it reports `WouldBlock`.
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::reactor::Direction;
+use crate::source::Source;
+
+/// A timeout kept as nanoseconds (`u64::MAX`: none), readable without a lock.
+struct Timeout(AtomicU64);
+
+impl Timeout {
+    fn none() -> Timeout {
+        Timeout(AtomicU64::new(u64::MAX))
+    }
+
+    fn set(&self, t: Option<Duration>) -> io::Result<()> {
+        let nanos = match t {
+            Some(d) if d.is_zero() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "cannot set a 0 duration timeout",
+                ))
+            }
+            Some(d) => u64::try_from(d.as_nanos()).unwrap_or(u64::MAX - 1),
+            None => u64::MAX,
+        };
+        self.0.store(nanos, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn get(&self) -> Option<Duration> {
+        match self.0.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            n => Some(Duration::from_nanos(n)),
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.get().and_then(|t| Instant::now().checked_add(t))
+    }
+}
+
+/// Runs `op` until it does not report `WouldBlock`, waiting for `dir`
+/// readiness in between (unless the caller chose non-blocking mode).
+fn retry<R>(
+    source: &Source,
+    dir: Direction,
+    deadline: Option<Instant>,
+    nonblocking: &AtomicBool,
+    mut op: impl FnMut() -> io::Result<R>,
+) -> io::Result<R> {
+    loop {
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if nonblocking.load(Ordering::Relaxed) {
+                    return Err(e);
+                }
+                source.wait(dir, deadline)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            r => return r,
+        }
+    }
+}
+
+/// A TCP socket server, listening for connections (std's `TcpListener`);
+/// `accept` parks the green thread until a connection arrives.
+///
+/// # Example
+///
+/// ```
+/// use std::io::{Read, Write};
+/// let listener = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let addr = listener.local_addr().unwrap();
+/// let server = grove_core::spawn(move || {
+///     let (mut conn, _) = listener.accept().unwrap();
+///     let mut buf = [0; 5];
+///     conn.read_exact(&mut buf).unwrap();
+///     conn.write_all(&buf).unwrap();
+/// });
+/// let mut client = grove_io::TcpStream::connect(addr).unwrap();
+/// client.write_all(b"hello").unwrap();
+/// let mut echo = [0; 5];
+/// client.read_exact(&mut echo).unwrap();
+/// assert_eq!(&echo, b"hello");
+/// server.join().unwrap();
+/// ```
+pub struct TcpListener {
+    // Declared before `inner`: deregistered before the socket closes.
+    source: Source,
+    inner: std::net::TcpListener,
+    nonblocking: AtomicBool,
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("addr", &self.inner.local_addr().ok())
+            .field("fd", &self.inner.as_raw_fd())
+            .finish()
+    }
+}
+
+impl TcpListener {
+    /// Binds to the first of `addr`'s addresses that works and listens.
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// assert!(l.local_addr().unwrap().port() > 0);
+    /// ```
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        TcpListener::from_std(std::net::TcpListener::bind(addr)?)
+    }
+
+    /// Takes over a std listener (switching it to non-blocking mode).
+    ///
+    /// ```
+    /// let std_l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l = grove_io::TcpListener::from_std(std_l).unwrap();
+    /// # drop(l);
+    /// ```
+    pub fn from_std(inner: std::net::TcpListener) -> io::Result<TcpListener> {
+        inner.set_nonblocking(true)?;
+        Ok(TcpListener {
+            source: Source::new(inner.as_raw_fd()),
+            inner,
+            nonblocking: AtomicBool::new(false),
+        })
+    }
+
+    /// Gives the std listener back, in blocking mode.
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let std_l = l.into_std().unwrap();
+    /// # drop(std_l);
+    /// ```
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        let TcpListener { source, inner, .. } = self;
+        drop(source);
+        inner.set_nonblocking(false)?;
+        Ok(inner)
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let _c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let (_conn, peer) = l.accept().unwrap();
+    /// assert!(peer.ip().is_loopback());
+    /// ```
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (s, addr) = retry(
+            &self.source,
+            Direction::Read,
+            None,
+            &self.nonblocking,
+            || self.inner.accept(),
+        )?;
+        Ok((TcpStream::from_std(s)?, addr))
+    }
+
+    /// An endless iterator of [`accept`](TcpListener::accept)ed streams.
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let _c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let first = l.incoming().next().unwrap();
+    /// assert!(first.is_ok());
+    /// ```
+    pub fn incoming(&self) -> impl Iterator<Item = io::Result<TcpStream>> + '_ {
+        std::iter::repeat_with(move || self.accept().map(|(s, _)| s))
+    }
+
+    /// The address it listens on.
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// assert!(l.local_addr().unwrap().ip().is_loopback());
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Another handle to the same socket.
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l2 = l.try_clone().unwrap();
+    /// assert_eq!(l.local_addr().unwrap(), l2.local_addr().unwrap());
+    /// ```
+    pub fn try_clone(&self) -> io::Result<TcpListener> {
+        TcpListener::from_std(self.inner.try_clone()?)
+    }
+
+    /// In non-blocking mode `accept` reports `WouldBlock` instead of
+    /// waiting.
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// l.set_nonblocking(true).unwrap();
+    /// assert_eq!(l.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    /// ```
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The pending error on the socket, if any (`SO_ERROR`).
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// assert!(l.take_error().unwrap().is_none());
+    /// ```
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.inner.take_error()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+/// A TCP connection (std's `TcpStream`): reads and writes park the green
+/// thread until the socket is ready, honouring the read and write timeouts.
+/// `Read` and `Write` are implemented for `TcpStream` and for `&TcpStream`,
+/// so one green thread can read while another writes.
+///
+/// # Example
+///
+/// ```
+/// use std::io::{Read, Write};
+/// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let addr = l.local_addr().unwrap();
+/// let client = grove_core::spawn(move || {
+///     let mut s = grove_io::TcpStream::connect(addr).unwrap();
+///     s.write_all(b"ping").unwrap();
+/// });
+/// let (mut conn, _) = l.accept().unwrap();
+/// let mut buf = String::new();
+/// conn.read_to_string(&mut buf).unwrap();
+/// assert_eq!(buf, "ping");
+/// client.join().unwrap();
+/// ```
+pub struct TcpStream {
+    // Declared before `inner`: deregistered before the socket closes.
+    source: Source,
+    inner: std::net::TcpStream,
+    read_timeout: Timeout,
+    write_timeout: Timeout,
+    nonblocking: AtomicBool,
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("addr", &self.inner.local_addr().ok())
+            .field("peer", &self.inner.peer_addr().ok())
+            .field("fd", &self.inner.as_raw_fd())
+            .finish()
+    }
+}
+
+impl TcpStream {
+    /// Connects to the first of `addr`'s addresses that accepts, waiting
+    /// (green) for each connection attempt.
+    ///
+    /// ```
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
+    /// ```
+    pub fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last = None;
+        for a in addr.to_socket_addrs()? {
+            match TcpStream::connect_until(&a, None) {
+                Ok(s) => return Ok(s),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "could not resolve to any addresses",
+            )
+        }))
+    }
+
+    /// Connects to `addr`, waiting at most `timeout` (an error of kind
+    /// `TimedOut` after that).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = grove_io::TcpStream::connect_timeout(&l.local_addr().unwrap(), Duration::from_secs(5));
+    /// assert!(s.is_ok());
+    /// ```
+    pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+        if timeout.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot set a 0 duration timeout",
+            ));
+        }
+        TcpStream::connect_until(addr, Instant::now().checked_add(timeout))
+    }
+
+    fn connect_until(addr: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
+        let socket = Socket::new(
+            Domain::for_address(*addr),
+            Type::STREAM,
+            Some(Protocol::TCP),
+        )?;
+        socket.set_nonblocking(true)?;
+        let in_progress = match socket.connect(&(*addr).into()) {
+            Ok(()) => false,
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => true,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
+            Err(e) => return Err(e),
+        };
+        let stream = TcpStream::from_nonblocking(socket.into());
+        if in_progress {
+            stream.source.wait(Direction::Write, deadline)?;
+            if let Some(e) = stream.inner.take_error()? {
+                return Err(e);
+            }
+        }
+        Ok(stream)
+    }
+
+    fn from_nonblocking(inner: std::net::TcpStream) -> TcpStream {
+        TcpStream {
+            source: Source::new(inner.as_raw_fd()),
+            inner,
+            read_timeout: Timeout::none(),
+            write_timeout: Timeout::none(),
+            nonblocking: AtomicBool::new(false),
+        }
+    }
+
+    /// Takes over a std stream (switching it to non-blocking mode; its
+    /// timeouts start unset).
+    ///
+    /// ```
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let std_s = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = grove_io::TcpStream::from_std(std_s).unwrap();
+    /// # drop(s);
+    /// ```
+    pub fn from_std(inner: std::net::TcpStream) -> io::Result<TcpStream> {
+        inner.set_nonblocking(true)?;
+        Ok(TcpStream::from_nonblocking(inner))
+    }
+
+    /// Gives the std stream back, in blocking mode.
+    ///
+    /// ```
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let std_s = s.into_std().unwrap();
+    /// # drop(std_s);
+    /// ```
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        let TcpStream { source, inner, .. } = self;
+        drop(source);
+        inner.set_nonblocking(false)?;
+        Ok(inner)
+    }
+
+    /// The remote address.
+    ///
+    /// ```
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+
+    /// The local address.
+    ///
+    /// ```
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert!(s.local_addr().unwrap().ip().is_loopback());
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Shuts down the read, write, or both halves.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let mut s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// s.shutdown(std::net::Shutdown::Read).unwrap();
+    /// assert_eq!(s.read(&mut [0; 8]).unwrap(), 0);
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.shutdown(how)
+    }
+
+    /// Another handle to the same connection (its own timeouts start
+    /// unset).
+    ///
+    /// ```
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s2 = s.try_clone().unwrap();
+    /// assert_eq!(s.local_addr().unwrap(), s2.local_addr().unwrap());
+    /// ```
+    pub fn try_clone(&self) -> io::Result<TcpStream> {
+        Ok(TcpStream::from_nonblocking(self.inner.try_clone()?))
+    }
+
+    /// Sets `TCP_NODELAY`.
+    ///
+    /// ```
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// s.set_nodelay(true).unwrap();
+    /// assert!(s.nodelay().unwrap());
+    /// ```
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.inner.set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// ```
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert!(!s.nodelay().unwrap());
+    /// ```
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.inner.nodelay()
+    }
+
+    /// How long a read may wait (`None`: forever); past it, the read fails
+    /// with an error of kind `TimedOut`. A zero duration is an error, as in
+    /// std.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let mut s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// s.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+    /// let e = s.read(&mut [0; 8]).unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+    /// ```
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.read_timeout.set(timeout)
+    }
+
+    /// The read timeout.
+    ///
+    /// ```
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert_eq!(s.read_timeout().unwrap(), None);
+    /// ```
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.read_timeout.get())
+    }
+
+    /// How long a write may wait for room (`None`: forever); see
+    /// [`set_read_timeout`](TcpStream::set_read_timeout).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// s.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+    /// assert_eq!(s.write_timeout().unwrap(), Some(Duration::from_secs(1)));
+    /// ```
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.write_timeout.set(timeout)
+    }
+
+    /// The write timeout.
+    ///
+    /// ```
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert_eq!(s.write_timeout().unwrap(), None);
+    /// ```
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.write_timeout.get())
+    }
+
+    /// In non-blocking mode reads and writes report `WouldBlock` instead of
+    /// waiting.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let mut s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// s.set_nonblocking(true).unwrap();
+    /// assert_eq!(s.read(&mut [0; 1]).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    /// ```
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Reads without removing what it reads from the socket's queue.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// l.accept().unwrap().0.write_all(b"hi").unwrap();
+    /// let mut buf = [0; 2];
+    /// assert_eq!(s.peek(&mut buf).unwrap(), 2);
+    /// ```
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reading(|s| s.peek(buf))
+    }
+
+    /// The pending error on the socket, if any (`SO_ERROR`).
+    ///
+    /// ```
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert!(s.take_error().unwrap().is_none());
+    /// ```
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.inner.take_error()
+    }
+
+    fn reading<R>(
+        &self,
+        mut op: impl FnMut(&std::net::TcpStream) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let deadline = self.read_timeout.deadline();
+        retry(
+            &self.source,
+            Direction::Read,
+            deadline,
+            &self.nonblocking,
+            || op(&self.inner),
+        )
+    }
+
+    fn writing<R>(
+        &self,
+        mut op: impl FnMut(&std::net::TcpStream) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let deadline = self.write_timeout.deadline();
+        retry(
+            &self.source,
+            Direction::Write,
+            deadline,
+            &self.nonblocking,
+            || op(&self.inner),
+        )
+    }
+}
+
+impl Read for &TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reading(|mut s| s.read(buf))
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.reading(|mut s| s.read_vectored(bufs))
+    }
+}
+
+impl Write for &TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writing(|mut s| s.write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.writing(|mut s| s.write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&*self).read_vectored(bufs)
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}

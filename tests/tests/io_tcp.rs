@@ -1,0 +1,187 @@
+//! grove-io's TCP types: echo across hubs with every byte checked, timeouts,
+//! kills inside a read, use from OS threads, and a runtime without reactors.
+//! Loopback only, bounded in count and time.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::Shutdown;
+use std::sync::Arc;
+use std::time::Duration;
+
+use grove::{Builder, Reactor, Runtime, TcpListener, TcpStream};
+
+fn rt2() -> Runtime {
+    Runtime::builder()
+        .workers(2)
+        .driver(Reactor::for_hub)
+        .build()
+        .expect("runtime")
+}
+
+/// A server that echoes every connection in its own green thread.
+fn echo_server(rt: &Runtime, conns: usize) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(move || {
+        for _ in 0..conns {
+            let (conn, _) = listener.accept().unwrap();
+            grove::spawn(move || {
+                let mut buf = [0u8; 4096];
+                loop {
+                    match (&conn).read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => (&conn).write_all(&buf[..n]).unwrap(),
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Bytes that differ per connection and position, so a mix-up shows.
+fn pattern(conn: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 + conn * 7) as u8).collect()
+}
+
+#[test]
+fn echo_across_hubs_loses_and_reorders_no_byte() {
+    // Below the listen backlog (128), so no SYN is dropped and retried.
+    const CONNS: usize = 100;
+    const LEN: usize = 64 * 1024;
+    let rt = rt2();
+    let addr = echo_server(&rt, CONNS);
+    let clients: Vec<_> = (0..CONNS)
+        .map(|c| {
+            Builder::new()
+                .hub(c % 2)
+                .spawn_on(rt.handle(), move || {
+                    let s = Arc::new(TcpStream::connect(addr).unwrap());
+                    let data = pattern(c, LEN);
+                    let writer = {
+                        let (s, data) = (s.clone(), data.clone());
+                        grove::spawn(move || {
+                            for chunk in data.chunks(1000) {
+                                (&*s).write_all(chunk).unwrap();
+                            }
+                        })
+                    };
+                    let mut got = vec![0u8; LEN];
+                    (&*s).read_exact(&mut got).unwrap();
+                    writer.join().unwrap();
+                    got == data
+                })
+                .unwrap()
+        })
+        .collect();
+    for (c, g) in clients.into_iter().enumerate() {
+        assert!(g.join().unwrap(), "connection {c} got different bytes back");
+    }
+}
+
+#[test]
+fn read_and_accept_timeouts_fire_and_the_socket_stays_usable() {
+    let rt = rt2();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let kind = rt.block_on(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let e = s.read(&mut [0u8; 8]).unwrap_err().kind();
+        s.set_read_timeout(None).unwrap();
+        (e, s)
+    });
+    assert_eq!(kind.0, ErrorKind::TimedOut);
+    let (mut server_side, _) = listener.accept().unwrap();
+    server_side.write_all(b"late").unwrap();
+    let mut s = kind.1;
+    let got = rt.block_on(move || {
+        let mut buf = [0u8; 4];
+        s.read_exact(&mut buf).unwrap();
+        buf
+    });
+    assert_eq!(&got, b"late");
+    assert!(TcpStream::connect(addr)
+        .unwrap()
+        .set_read_timeout(Some(Duration::ZERO))
+        .is_err());
+}
+
+#[test]
+fn a_green_thread_killed_inside_read_unwinds_and_its_socket_closes() {
+    let rt = rt2();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let reader = rt.spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let mut buf = [0u8; 8];
+        let _ = s.read(&mut buf); // parks here until killed
+        unreachable!("the read returned instead of being killed");
+    });
+    let (mut peer, _) = listener.accept().unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    reader.kill();
+    assert!(matches!(reader.join(), Err(grove::Error::Killed)));
+    peer.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 1];
+    assert_eq!(
+        peer.read(&mut buf).unwrap(),
+        0,
+        "the killed side closed its socket"
+    );
+}
+
+#[test]
+fn the_same_types_block_a_plain_os_thread() {
+    let rt = rt2();
+    let addr = echo_server(&rt, 3);
+    let threads: Vec<_> = (0..3)
+        .map(|c| {
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let data = pattern(c, 10_000);
+                s.write_all(&data).unwrap();
+                s.shutdown(Shutdown::Write).unwrap();
+                let mut got = Vec::new();
+                s.read_to_end(&mut got).unwrap();
+                got == data
+            })
+        })
+        .collect();
+    for t in threads {
+        assert!(t.join().unwrap());
+    }
+}
+
+#[test]
+fn a_runtime_without_reactors_uses_the_fallback_reactor() {
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    let addr = echo_server(&rt, 1);
+    let ok = rt.block_on(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(b"fallback").unwrap();
+        let mut buf = [0u8; 8];
+        s.read_exact(&mut buf).unwrap();
+        &buf == b"fallback"
+    });
+    assert!(ok);
+}
+
+#[test]
+fn wait_readable_and_writable_on_a_foreign_descriptor() {
+    let rt = rt2();
+    let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let a = Arc::new(a);
+    let a2 = a.clone();
+    let e = rt.block_on(move || grove::wait_readable(&*a2, Some(Duration::from_millis(10))));
+    assert_eq!(e.unwrap_err().kind(), ErrorKind::TimedOut);
+    let a2 = a.clone();
+    let waiter = rt.spawn(move || grove::wait_readable(&*a2, None));
+    std::thread::sleep(Duration::from_millis(10));
+    b.write_all(b"!").unwrap();
+    waiter.join().unwrap().unwrap();
+    let a2 = a.clone();
+    rt.block_on(move || grove::wait_writable(&*a2, None))
+        .unwrap();
+}
