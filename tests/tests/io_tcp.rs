@@ -7,12 +7,12 @@ use std::net::Shutdown;
 use std::sync::Arc;
 use std::time::Duration;
 
-use grove::{Builder, Reactor, Runtime, TcpListener, TcpStream};
+use grove::{Builder, Runtime, TcpListener, TcpStream};
 
 fn rt2() -> Runtime {
     Runtime::builder()
         .workers(2)
-        .driver(Reactor::for_hub)
+        .driver(grove::reactors())
         .build()
         .expect("runtime")
 }
@@ -184,4 +184,68 @@ fn wait_readable_and_writable_on_a_foreign_descriptor() {
     let a2 = a.clone();
     rt.block_on(move || grove::wait_writable(&*a2, None))
         .unwrap();
+}
+
+/// Readiness on a socket registered with a hub that is busy computing is
+/// noticed by the idle hub, which wakes the reader and runs it.
+#[test]
+fn readiness_on_a_busy_hub_is_noticed_by_the_idle_one() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let rt = rt2();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    for attempt in 0..50 {
+        let registered_on = Arc::new(AtomicUsize::new(usize::MAX));
+        let r_on = registered_on.clone();
+        // Spawned from hub 0, so it most likely starts (and first waits,
+        // registering its socket) there.
+        let reader = Builder::new()
+            .hub(0)
+            .spawn_on(rt.handle(), move || {
+                grove::spawn(move || {
+                    let mut s = TcpStream::connect(addr).unwrap();
+                    r_on.store(grove::hub_index().unwrap(), Ordering::SeqCst);
+                    let mut buf = [0u8; 4];
+                    s.read_exact(&mut buf).unwrap();
+                    buf
+                })
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        grove_tests::until("the reader waits", || {
+            registered_on.load(Ordering::SeqCst) != usize::MAX
+        });
+        std::thread::sleep(Duration::from_millis(5));
+        if registered_on.load(Ordering::SeqCst) != 0 || reader.is_ready() {
+            drop(peer);
+            let _ = reader.join();
+            continue; // it started on hub 1: not the case under test
+        }
+        // Hub 0 now computes without yielding until the reader is done (or
+        // 10 s pass).
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        let hog = Builder::new()
+            .hub(0)
+            .spawn_on(rt.handle(), move || {
+                let t = std::time::Instant::now();
+                while !d.load(Ordering::SeqCst) && t.elapsed() < Duration::from_secs(10) {
+                    std::hint::spin_loop();
+                }
+                d.load(Ordering::SeqCst)
+            })
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        peer.write_all(b"data").unwrap();
+        assert_eq!(&reader.join().unwrap(), b"data");
+        done.store(true, Ordering::SeqCst);
+        assert!(
+            hog.join().unwrap(),
+            "the reader ran only after hub 0 was free (attempt {attempt})"
+        );
+        return;
+    }
+    panic!("the reader never started on hub 0 in 50 attempts");
 }

@@ -8,7 +8,7 @@
 //! plain OS thread, the same types block that thread.
 //!
 //! Build a runtime whose hubs idle in their reactors with
-//! [`Reactor::for_hub`]; on a runtime without reactors, waits go to a
+//! [`reactors`]; on a runtime without reactors, waits go to a
 //! process-wide fallback reactor thread (see `reactor.rs`).
 //!
 //! # Example
@@ -17,7 +17,7 @@
 //! use std::io::{BufRead, BufReader, Write};
 //! let rt = grove_core::Runtime::builder()
 //!     .workers(2)
-//!     .driver(grove_io::Reactor::for_hub)
+//!     .driver(grove_io::reactors())
 //!     .build()
 //!     .unwrap();
 //! let listener = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -48,6 +48,6 @@ mod source;
 mod tcp;
 mod wait;
 
-pub use reactor::Reactor;
+pub use reactor::{reactors, Reactor};
 pub use tcp::{TcpListener, TcpStream};
 pub use wait::{wait_readable, wait_writable};

@@ -29,13 +29,13 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use grove_core::{Driver, Thread, ThreadId};
-use polling::{Event, Events, Poller};
+use polling::{Event, Events, PollMode, Poller};
 
 /// Which readiness a green thread waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +99,14 @@ pub(crate) struct Core {
     next_key: AtomicUsize,
 }
 
+/// A hub's reactor as seen from a hub's outer poller: that reactor's poller
+/// is registered there, and becomes readable when it has events nobody has
+/// taken.
+struct Watch {
+    key: usize,
+    core: Arc<Core>,
+}
+
 impl Core {
     fn new() -> io::Result<Core> {
         Ok(Core {
@@ -132,14 +140,14 @@ impl Core {
     pub(crate) fn deregister(&self, entry: &Entry) {
         lock(&self.entries).remove(&entry.key);
         // SAFETY: the descriptor is still open (the caller closes it after).
-        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(entry.fd) };
+        let fd = unsafe { BorrowedFd::borrow_raw(entry.fd) };
         let _ = self.poller.delete(fd);
     }
 
     /// Arms the poller for the directions `waiters` (of `entry`) wait for.
     pub(crate) fn arm(&self, entry: &Entry, waiters: &Waiters) -> io::Result<()> {
         // SAFETY: the descriptor is registered, so its owner keeps it open.
-        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(entry.fd) };
+        let fd = unsafe { BorrowedFd::borrow_raw(entry.fd) };
         self.poller.modify(fd, waiters.interest(entry.key))
     }
 
@@ -223,25 +231,161 @@ fn fallback() -> io::Result<Arc<Core>> {
     Ok(core)
 }
 
-/// A hub's driver that is also its reactor: the hub idles in the poller, so
-/// I/O readiness, timers and cross-hub wakeups all end the same wait.
+/// The reactors of one runtime, so that each can watch the others.
+#[derive(Default)]
+struct Group {
+    cores: Mutex<Vec<Option<Arc<Core>>>>,
+}
+
+/// The driver factory for
+/// [`RuntimeBuilder::driver`](grove_core::RuntimeBuilder::driver): one
+/// [`Reactor`] per hub. Each hub idles in its own poller, and while it
+/// sleeps it also watches the other hubs' pollers, so that readiness on a
+/// descriptor registered with a hub that is busy computing is still
+/// noticed (by an idle hub, which takes the events and wakes their green
+/// threads). A hub whose poller cannot be created (out of descriptors) gets
+/// grove-core's default parker, and its I/O goes to the fallback reactor.
 ///
-/// Build a runtime with one per hub through
-/// [`RuntimeBuilder::driver`](grove_core::RuntimeBuilder::driver).
+/// Use one factory per runtime.
 ///
 /// # Example
 ///
 /// ```
-/// use grove_core::Runtime;
-/// let rt = Runtime::builder()
+/// let rt = grove_core::Runtime::builder()
 ///     .workers(2)
-///     .driver(grove_io::Reactor::for_hub)
+///     .driver(grove_io::reactors())
 ///     .build()
 ///     .unwrap();
 /// assert_eq!(rt.block_on(|| 1 + 1), 2);
 /// ```
+pub fn reactors() -> impl Fn(usize) -> Box<dyn Driver> + Send + Sync + 'static {
+    let group = Arc::new(Group::default());
+    move |hub| match (Core::new(), Poller::new()) {
+        (Ok(core), Ok(outer)) => {
+            let core = Arc::new(core);
+            let mut cores = lock(&group.cores);
+            if cores.len() <= hub {
+                cores.resize(hub + 1, None);
+            }
+            cores[hub] = Some(core.clone());
+            Box::new(Reactor {
+                core,
+                outer: Some(Outer {
+                    poller: outer,
+                    events: Mutex::new(Events::new()),
+                    watches: Mutex::new(Vec::new()),
+                    group: group.clone(),
+                    hub,
+                }),
+            })
+        }
+        _ => Box::new(grove_core::ThreadParker::new()),
+    }
+}
+
+/// A hub's outer poller: the one its hub sleeps in. Registered in it are
+/// its own reactor's poller (level-triggered: it always wakes the hub) and
+/// every other hub's (one-shot, re-armed before each sleep). epoll forbids
+/// an epoll set from containing itself, even through another, so the
+/// descriptors live in the inner pollers (`Core`) and only the outer ones
+/// nest them.
+struct Outer {
+    poller: Poller,
+    events: Mutex<Events>,
+    watches: Mutex<Vec<Watch>>,
+    group: Arc<Group>,
+    hub: usize,
+}
+
+impl Outer {
+    /// Registers every hub's inner poller (called on the hub's thread when
+    /// it starts: by then every hub's reactor exists).
+    fn attach(&self) {
+        let cores: Vec<Option<Arc<Core>>> = lock(&self.group.cores).clone();
+        let mut watches = lock(&self.watches);
+        for (i, core) in cores.into_iter().enumerate() {
+            let Some(core) = core else { continue };
+            let mode = if i == self.hub {
+                PollMode::Level
+            } else {
+                PollMode::Oneshot
+            };
+            let interest = if i == self.hub {
+                Event::readable(i)
+            } else {
+                Event::none(i)
+            };
+            // SAFETY: `Watch` keeps `core` (and so its poller's descriptor)
+            // alive until `detach` deletes the registration.
+            let added = unsafe {
+                self.poller
+                    .add_with_mode(core.poller.as_raw_fd(), interest, mode)
+            };
+            if added.is_ok() {
+                watches.push(Watch { key: i, core });
+            }
+        }
+    }
+
+    /// Deletes the registrations while the inner pollers are still open.
+    fn detach(&self) {
+        for w in lock(&self.watches).drain(..) {
+            // SAFETY: `w.core` is alive (held here), so its descriptor is
+            // open.
+            let fd = unsafe { BorrowedFd::borrow_raw(w.core.poller.as_raw_fd()) };
+            let _ = self.poller.delete(fd);
+        }
+    }
+
+    /// Sleeps until this hub's reactor or another hub's has events, or
+    /// `unpark`, or `timeout`; then takes the events of every reactor that
+    /// has some (if nobody else is taking them) and wakes their waiters.
+    fn park(&self, timeout: Option<Duration>) {
+        let Ok(mut events) = self.events.try_lock() else {
+            return;
+        };
+        let watches: Vec<(usize, Arc<Core>)> = lock(&self.watches)
+            .iter()
+            .map(|w| (w.key, w.core.clone()))
+            .collect();
+        for (key, core) in &watches {
+            if *key != self.hub {
+                // SAFETY: `core` is alive, so its descriptor is open.
+                let fd = unsafe { BorrowedFd::borrow_raw(core.poller.as_raw_fd()) };
+                let _ = self
+                    .poller
+                    .modify_with_mode(fd, Event::readable(*key), PollMode::Oneshot);
+            }
+        }
+        events.clear();
+        if self.poller.wait(&mut events, timeout).is_err() {
+            return;
+        }
+        for ev in events.iter() {
+            if let Some((_, core)) = watches.iter().find(|(k, _)| *k == ev.key) {
+                core.poll(Some(Duration::ZERO));
+            }
+        }
+    }
+}
+
+/// A hub's driver that is also its reactor: the hub idles in the poller, so
+/// I/O readiness, timers and cross-hub wakeups all end the same wait. Made
+/// per hub by [`reactors`].
+///
+/// # Example
+///
+/// ```
+/// use grove_core::Driver;
+/// let r = grove_io::Reactor::new().unwrap();
+/// r.unpark();
+/// r.park(None); // returns at once: the wakeup was kept
+/// ```
 pub struct Reactor {
     core: Arc<Core>,
+    /// For a hub of a runtime built with [`reactors`]: the poller it sleeps
+    /// in, watching every hub's reactor.
+    outer: Option<Outer>,
 }
 
 impl std::fmt::Debug for Reactor {
@@ -253,7 +397,7 @@ impl std::fmt::Debug for Reactor {
 }
 
 impl Reactor {
-    /// A new reactor (a new poller).
+    /// A reactor of its own (one poller), watching no other.
     ///
     /// ```
     /// let r = grove_io::Reactor::new().unwrap();
@@ -262,41 +406,42 @@ impl Reactor {
     pub fn new() -> io::Result<Reactor> {
         Ok(Reactor {
             core: Arc::new(Core::new()?),
+            outer: None,
         })
-    }
-
-    /// The driver factory for [`RuntimeBuilder::driver`]: a reactor for hub
-    /// `_hub`. If the poller cannot be created (out of descriptors) the hub
-    /// gets grove-core's default parker, and its I/O goes to the fallback
-    /// reactor.
-    ///
-    /// [`RuntimeBuilder::driver`]: grove_core::RuntimeBuilder::driver
-    ///
-    /// ```
-    /// let rt = grove_core::Runtime::builder()
-    ///     .driver(grove_io::Reactor::for_hub)
-    ///     .build()
-    ///     .unwrap();
-    /// # drop(rt);
-    /// ```
-    pub fn for_hub(_hub: usize) -> Box<dyn Driver> {
-        match Reactor::new() {
-            Ok(r) => Box::new(r),
-            Err(_) => Box::new(grove_core::ThreadParker::new()),
-        }
     }
 }
 
 impl Driver for Reactor {
     fn park(&self, timeout: Option<Duration>) {
-        self.core.poll(timeout);
+        match &self.outer {
+            // A busy hub's quick look: its own reactor only.
+            Some(_) if timeout == Some(Duration::ZERO) => self.core.poll(timeout),
+            Some(outer) => outer.park(timeout),
+            None => self.core.poll(timeout),
+        }
     }
 
     fn unpark(&self) {
-        self.core.notify();
+        match &self.outer {
+            Some(outer) => {
+                let _ = outer.poller.notify();
+            }
+            None => self.core.notify(),
+        }
     }
 
     fn attach(&self) {
         HUB_REACTOR.with(|r| *r.borrow_mut() = Some(self.core.clone()));
+        if let Some(outer) = &self.outer {
+            outer.attach();
+        }
+    }
+}
+
+impl Drop for Reactor {
+    fn drop(&mut self) {
+        if let Some(outer) = &self.outer {
+            outer.detach();
+        }
     }
 }
