@@ -43,11 +43,11 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+mod net;
 mod reactor;
 mod source;
-mod tcp;
 mod wait;
 
+pub use net::{TcpListener, TcpStream};
 pub use reactor::{reactors, Reactor};
-pub use tcp::{TcpListener, TcpStream};
 pub use wait::{wait_readable, wait_writable};

@@ -1,0 +1,178 @@
+//! [`TcpListener`]: std's listener, whose `accept` parks the green thread.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{retry, TcpStream};
+use crate::reactor::Direction;
+use crate::source::Source;
+
+/// A TCP socket server, listening for connections (std's `TcpListener`);
+/// `accept` parks the green thread until a connection arrives.
+///
+/// # Example
+///
+/// ```
+/// use std::io::{Read, Write};
+/// let listener = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let addr = listener.local_addr().unwrap();
+/// let server = grove_core::spawn(move || {
+///     let (mut conn, _) = listener.accept().unwrap();
+///     let mut buf = [0; 5];
+///     conn.read_exact(&mut buf).unwrap();
+///     conn.write_all(&buf).unwrap();
+/// });
+/// let mut client = grove_io::TcpStream::connect(addr).unwrap();
+/// client.write_all(b"hello").unwrap();
+/// let mut echo = [0; 5];
+/// client.read_exact(&mut echo).unwrap();
+/// assert_eq!(&echo, b"hello");
+/// server.join().unwrap();
+/// ```
+pub struct TcpListener {
+    // Declared before `inner`: deregistered before the socket closes.
+    source: Source,
+    inner: std::net::TcpListener,
+    nonblocking: AtomicBool,
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("addr", &self.inner.local_addr().ok())
+            .field("fd", &self.inner.as_raw_fd())
+            .finish()
+    }
+}
+
+impl TcpListener {
+    /// Binds to the first of `addr`'s addresses that works and listens.
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// assert!(l.local_addr().unwrap().port() > 0);
+    /// ```
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        TcpListener::from_std(std::net::TcpListener::bind(addr)?)
+    }
+
+    /// Takes over a std listener (switching it to non-blocking mode).
+    ///
+    /// ```
+    /// let std_l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l = grove_io::TcpListener::from_std(std_l).unwrap();
+    /// # drop(l);
+    /// ```
+    pub fn from_std(inner: std::net::TcpListener) -> io::Result<TcpListener> {
+        inner.set_nonblocking(true)?;
+        Ok(TcpListener {
+            source: Source::new(inner.as_raw_fd()),
+            inner,
+            nonblocking: AtomicBool::new(false),
+        })
+    }
+
+    /// Gives the std listener back, in blocking mode.
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let std_l = l.into_std().unwrap();
+    /// # drop(std_l);
+    /// ```
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        let TcpListener { source, inner, .. } = self;
+        drop(source);
+        inner.set_nonblocking(false)?;
+        Ok(inner)
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let _c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let (_conn, peer) = l.accept().unwrap();
+    /// assert!(peer.ip().is_loopback());
+    /// ```
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (s, addr) = retry(
+            &self.source,
+            Direction::Read,
+            None,
+            &self.nonblocking,
+            || self.inner.accept(),
+        )?;
+        Ok((TcpStream::from_std(s)?, addr))
+    }
+
+    /// An endless iterator of [`accept`](TcpListener::accept)ed streams.
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let _c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let first = l.incoming().next().unwrap();
+    /// assert!(first.is_ok());
+    /// ```
+    pub fn incoming(&self) -> impl Iterator<Item = io::Result<TcpStream>> + '_ {
+        std::iter::repeat_with(move || self.accept().map(|(s, _)| s))
+    }
+
+    /// The address it listens on.
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// assert!(l.local_addr().unwrap().ip().is_loopback());
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Another handle to the same socket.
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l2 = l.try_clone().unwrap();
+    /// assert_eq!(l.local_addr().unwrap(), l2.local_addr().unwrap());
+    /// ```
+    pub fn try_clone(&self) -> io::Result<TcpListener> {
+        TcpListener::from_std(self.inner.try_clone()?)
+    }
+
+    /// In non-blocking mode `accept` reports `WouldBlock` instead of
+    /// waiting.
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// l.set_nonblocking(true).unwrap();
+    /// assert_eq!(l.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    /// ```
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The pending error on the socket, if any (`SO_ERROR`).
+    ///
+    /// ```
+    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// assert!(l.take_error().unwrap().is_none());
+    /// ```
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.inner.take_error()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
