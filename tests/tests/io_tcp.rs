@@ -156,7 +156,12 @@ fn the_same_types_block_a_plain_os_thread() {
 
 #[test]
 fn a_runtime_without_reactors_uses_the_fallback_reactor() {
-    let rt = Runtime::builder().workers(2).build().unwrap();
+    let rt = Runtime::builder()
+        .workers(2)
+        .driver(|_| Box::new(grove::ThreadParker::new()))
+        .build()
+        .unwrap();
+    assert!(!rt.block_on(grove::in_reactor_hub));
     let addr = echo_server(&rt, 1);
     let ok = rt.block_on(move || {
         let mut s = TcpStream::connect(addr).unwrap();
@@ -166,6 +171,14 @@ fn a_runtime_without_reactors_uses_the_fallback_reactor() {
         &buf == b"fallback"
     });
     assert!(ok);
+}
+
+#[test]
+fn runtimes_built_after_grove_io_is_used_get_reactors() {
+    let _ = TcpListener::bind("127.0.0.1:0").unwrap(); // grove-io is used
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    assert!(rt.block_on(grove::in_reactor_hub));
+    assert!(!grove::install(), "already installed by the bind");
 }
 
 #[test]

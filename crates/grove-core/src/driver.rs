@@ -18,6 +18,7 @@
 //! passes. An unpark before the park is therefore never lost. Spurious
 //! returns are allowed, and every caller re-checks its own condition.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::sync::{lock, Condvar, Mutex};
@@ -158,4 +159,34 @@ impl Driver for ThreadParker {
             self.cond.notify_one();
         }
     }
+}
+
+/// What makes the drivers of a runtime: called with each hub's index.
+pub type DriverFactory = Box<dyn Fn(usize) -> Box<dyn Driver> + Send + Sync>;
+
+static DEFAULT_DRIVERS: OnceLock<fn() -> DriverFactory> = OnceLock::new();
+
+/// Sets what a runtime built without [`RuntimeBuilder::driver`] idles in:
+/// `provider` makes a fresh factory for each such runtime, including the
+/// default runtime if it has not started yet. grove-io sets it to its
+/// reactors the first time one of its types is used. The first call wins;
+/// returns whether this one did.
+///
+/// [`RuntimeBuilder::driver`]: crate::RuntimeBuilder::driver
+///
+/// ```
+/// use grove_core::{Driver, DriverFactory, ThreadParker};
+/// fn parkers() -> DriverFactory {
+///     Box::new(|_hub| Box::new(ThreadParker::new()) as Box<dyn Driver>)
+/// }
+/// grove_core::set_default_drivers(parkers);
+/// assert!(!grove_core::set_default_drivers(parkers), "the first call wins");
+/// ```
+pub fn set_default_drivers(provider: fn() -> DriverFactory) -> bool {
+    DEFAULT_DRIVERS.set(provider).is_ok()
+}
+
+/// A factory from the provider set by [`set_default_drivers`], if any.
+pub(crate) fn default_drivers() -> Option<DriverFactory> {
+    DEFAULT_DRIVERS.get().map(|provider| provider())
 }

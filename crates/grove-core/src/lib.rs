@@ -128,7 +128,7 @@ pub mod park;
 #[doc(hidden)]
 pub mod sync;
 
-pub use driver::{Driver, ThreadParker};
+pub use driver::{set_default_drivers, Driver, DriverFactory, ThreadParker};
 pub use error::{BuildError, Error, GreenletExit, SpawnError};
 pub use greenlet::{joinall, Greenlet, GreenletRef};
 pub use local::GreenLocal;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Stealer, Worker};
 
-use crate::driver::{Driver, ThreadParker};
+use crate::driver::{self, Driver, DriverFactory, ThreadParker};
 use crate::error::BuildError;
 use crate::greenlet::Greenlet;
 use crate::hub::{self, Hub};
@@ -248,8 +248,6 @@ impl Handle {
     }
 }
 
-type DriverFactory = Box<dyn Fn(usize) -> Box<dyn Driver> + Send + Sync>;
-
 /// Configures and starts a [`Runtime`].
 ///
 /// # Example
@@ -362,7 +360,9 @@ impl RuntimeBuilder {
     }
 
     /// How each hub waits when idle: `f(hub_index)` makes hub `hub_index`'s
-    /// [`Driver`]. Default: a [`ThreadParker`] per hub.
+    /// [`Driver`]. Default: the drivers set by
+    /// [`set_default_drivers`](crate::set_default_drivers) (grove-io's
+    /// reactors, once grove-io is used), else a [`ThreadParker`] per hub.
     ///
     /// ```
     /// let rt = grove_core::Runtime::builder()
@@ -397,6 +397,7 @@ impl RuntimeBuilder {
         }
         let stack_size = stack::validate_size(self.stack_size).map_err(BuildError::StackSize)?;
         overflow::install_handler();
+        let drivers = self.driver.or_else(driver::default_drivers);
         let workers: Vec<Worker<Arc<Task>>> =
             (0..self.workers).map(|_| Worker::new_fifo()).collect();
         let hubs = workers
@@ -405,7 +406,7 @@ impl RuntimeBuilder {
             .map(|(i, w)| HubShared {
                 stealer: w.stealer(),
                 inbox: Injector::new(),
-                driver: match &self.driver {
+                driver: match &drivers {
                     Some(f) => f(i),
                     None => Box::new(ThreadParker::new()),
                 },
@@ -619,7 +620,8 @@ impl Drop for Runtime {
 static DEFAULT: OnceLock<Runtime> = OnceLock::new();
 
 /// The runtime `grove::spawn` uses outside any runtime; started on first use
-/// with one hub per CPU, and never shut down.
+/// with one hub per CPU, idling in the default drivers (see
+/// `set_default_drivers`), and never shut down.
 pub(crate) fn default_runtime() -> &'static Runtime {
     DEFAULT.get_or_init(|| match Runtime::builder().thread_name("grove").build() {
         Ok(rt) => rt,

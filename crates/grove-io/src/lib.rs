@@ -7,8 +7,10 @@
 //! threads: grove's answer to gevent's `monkey.patch_all()`. Used from a
 //! plain OS thread, the same types block that thread.
 //!
-//! Build a runtime whose hubs idle in their reactors with
-//! [`reactors`]; on a runtime without reactors, waits go to a
+//! Runtimes idle in grove-io's reactors when built with [`reactors`], and
+//! so does every runtime built without a driver of its own (the default
+//! runtime included) once grove-io has been used ([`install`]). On a runtime
+//! that started before that, or was built with other drivers, waits go to a
 //! process-wide fallback reactor thread (see `reactor.rs`).
 //!
 //! # Example
@@ -49,5 +51,5 @@ mod source;
 mod wait;
 
 pub use net::{TcpListener, TcpStream};
-pub use reactor::{reactors, Reactor};
+pub use reactor::{in_reactor_hub, install, reactors, Reactor};
 pub use wait::{wait_readable, wait_writable};

@@ -198,6 +198,38 @@ thread_local! {
     static HUB_REACTOR: RefCell<Option<Arc<Core>>> = const { RefCell::new(None) };
 }
 
+/// Makes [`reactors`] what runtimes built without a driver of their own
+/// idle in, from now on (grove-core's default runtime too, if it has not
+/// started yet). grove-io calls it whenever one of its sockets is created or
+/// waited on, so calling it is only needed to be sure that a runtime started
+/// before any socket exists gets reactors. Returns whether this call
+/// installed them (false if they, or other default drivers, already were).
+///
+/// # Example
+///
+/// ```
+/// grove_io::install();
+/// let rt = grove_core::Runtime::builder().workers(1).build().unwrap();
+/// assert!(rt.block_on(grove_io::in_reactor_hub));
+/// ```
+pub fn install() -> bool {
+    fn provider() -> grove_core::DriverFactory {
+        Box::new(reactors())
+    }
+    grove_core::set_default_drivers(provider)
+}
+
+/// Whether the calling thread is a hub that idles in a grove-io reactor
+/// (false on a plain OS thread, and on a hub of a runtime built with other
+/// drivers, whose I/O goes to the fallback reactor).
+///
+/// ```
+/// assert!(!grove_io::in_reactor_hub()); // a plain OS thread
+/// ```
+pub fn in_reactor_hub() -> bool {
+    HUB_REACTOR.with(|r| r.borrow().is_some())
+}
+
 /// The reactor new registrations on this thread go to: the hub's, or the
 /// process-wide fallback.
 pub(crate) fn current() -> io::Result<Arc<Core>> {

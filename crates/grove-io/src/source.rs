@@ -20,6 +20,7 @@ impl Source {
     /// Wraps `fd`, which its owner keeps open for as long as this lives (it
     /// must drop this before closing it).
     pub(crate) fn new(fd: RawFd) -> Source {
+        reactor::install();
         Source {
             fd,
             reg: Mutex::new(None),

@@ -47,7 +47,10 @@
 #![warn(missing_docs)]
 
 pub use grove_core::*;
-pub use grove_io::{reactors, wait_readable, wait_writable, Reactor, TcpListener, TcpStream};
+pub use grove_io::{
+    in_reactor_hub, install, reactors, wait_readable, wait_writable, Reactor, TcpListener,
+    TcpStream,
+};
 pub use grove_sync::{
     AlreadySet, AsyncResult, BoundedSemaphore, Channel, Event, Fifo, GenericQueue, GetError, Group,
     Handoff, Imap, ImapUnordered, Iter, JoinableQueue, Lifo, LifoQueue, Lock, LockError, LockGuard,
