@@ -50,6 +50,6 @@ mod reactor;
 mod source;
 mod wait;
 
-pub use net::{TcpListener, TcpStream};
+pub use net::{TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
 pub use reactor::{in_reactor_hub, install, reactors, Reactor};
 pub use wait::{wait_readable, wait_writable};

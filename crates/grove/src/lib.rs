@@ -23,7 +23,7 @@
 //! | `gevent.queue.Queue` / `LifoQueue` / `PriorityQueue` | [`Queue`] / [`LifoQueue`] / [`PriorityQueue`] |
 //! | `gevent.queue.JoinableQueue` / `Channel` | [`JoinableQueue`] / [`Channel`] |
 //! | `gevent.pool.Group` / `Pool` | [`Group`] / [`Pool`] |
-//! | `gevent.socket` (TCP) / `monkey.patch_socket()` | [`TcpListener`], [`TcpStream`] (std's API) |
+//! | `gevent.socket` / `monkey.patch_socket()` | [`TcpListener`], [`TcpStream`], [`UdpSocket`], [`UnixListener`], [`UnixStream`] (std's API) |
 //! | `gevent.socket.wait_read` / `wait_write` | [`wait_readable`] / [`wait_writable`] |
 //! | the hub | [`Runtime`] (many hubs) |
 //!
@@ -49,7 +49,7 @@
 pub use grove_core::*;
 pub use grove_io::{
     in_reactor_hub, install, reactors, wait_readable, wait_writable, Reactor, TcpListener,
-    TcpStream,
+    TcpStream, UdpSocket, UnixListener, UnixStream,
 };
 pub use grove_sync::{
     AlreadySet, AsyncResult, BoundedSemaphore, Channel, Event, Fifo, GenericQueue, GetError, Group,

@@ -7,11 +7,16 @@
 
 mod tcp_listener;
 mod tcp_stream;
+mod udp;
+mod unix;
 
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;
+pub use udp::UdpSocket;
+pub use unix::{UnixListener, UnixStream};
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -19,14 +24,14 @@ use crate::reactor::Direction;
 use crate::source::Source;
 
 /// A timeout kept as nanoseconds (`u64::MAX`: none), readable without a lock.
-pub(crate) struct Timeout(AtomicU64);
+struct Timeout(AtomicU64);
 
 impl Timeout {
-    pub(crate) fn none() -> Timeout {
+    fn none() -> Timeout {
         Timeout(AtomicU64::new(u64::MAX))
     }
 
-    pub(crate) fn set(&self, t: Option<Duration>) -> io::Result<()> {
+    fn set(&self, t: Option<Duration>) -> io::Result<()> {
         let nanos = match t {
             Some(d) if d.is_zero() => {
                 return Err(io::Error::new(
@@ -41,37 +46,102 @@ impl Timeout {
         Ok(())
     }
 
-    pub(crate) fn get(&self) -> Option<Duration> {
+    fn get(&self) -> Option<Duration> {
         match self.0.load(Ordering::Relaxed) {
             u64::MAX => None,
             n => Some(Duration::from_nanos(n)),
         }
     }
 
-    pub(crate) fn deadline(&self) -> Option<Instant> {
+    fn deadline(&self) -> Option<Instant> {
         self.get().and_then(|t| Instant::now().checked_add(t))
     }
 }
 
-/// Runs `op` until it does not report `WouldBlock`, waiting for `dir`
-/// readiness in between (unless the caller chose non-blocking mode).
-pub(crate) fn retry<R>(
-    source: &Source,
-    dir: Direction,
-    deadline: Option<Instant>,
-    nonblocking: &AtomicBool,
-    mut op: impl FnMut() -> io::Result<R>,
-) -> io::Result<R> {
-    loop {
-        match op() {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if nonblocking.load(Ordering::Relaxed) {
-                    return Err(e);
-                }
-                source.wait(dir, deadline)?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            r => return r,
+/// A non-blocking std socket `S` and what its green type needs to wait on
+/// it: the `Source`, the timeouts, and whether the caller chose
+/// non-blocking mode.
+pub(crate) struct Io<S> {
+    // Declared before `inner`: deregistered before the socket closes.
+    source: Source,
+    pub(crate) inner: S,
+    read_timeout: Timeout,
+    write_timeout: Timeout,
+    nonblocking: AtomicBool,
+}
+
+impl<S: AsRawFd> Io<S> {
+    /// Wraps `inner`, which is already in non-blocking mode.
+    pub(crate) fn new(inner: S) -> Io<S> {
+        Io {
+            source: Source::new(inner.as_raw_fd()),
+            inner,
+            read_timeout: Timeout::none(),
+            write_timeout: Timeout::none(),
+            nonblocking: AtomicBool::new(false),
         }
+    }
+
+    /// The socket back (deregistered; still in non-blocking mode).
+    pub(crate) fn into_inner(self) -> S {
+        let Io { source, inner, .. } = self;
+        drop(source);
+        inner
+    }
+
+    /// Waits for `dir` readiness until `deadline`.
+    pub(crate) fn wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
+        self.source.wait(dir, deadline)
+    }
+
+    /// Runs `op` until it does not report `WouldBlock`, waiting for
+    /// readability (within the read timeout) in between.
+    pub(crate) fn reading<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        self.retry(Direction::Read, self.read_timeout.deadline(), op)
+    }
+
+    /// Like [`reading`](Io::reading), for writability and the write timeout.
+    pub(crate) fn writing<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        self.retry(Direction::Write, self.write_timeout.deadline(), op)
+    }
+
+    fn retry<R>(
+        &self,
+        dir: Direction,
+        deadline: Option<Instant>,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            match op(&self.inner) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if self.nonblocking.load(Ordering::Relaxed) {
+                        return Err(e);
+                    }
+                    self.source.wait(dir, deadline)?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => return r,
+            }
+        }
+    }
+
+    pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.read_timeout.set(t)
+    }
+
+    pub(crate) fn read_timeout(&self) -> Option<Duration> {
+        self.read_timeout.get()
+    }
+
+    pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.write_timeout.set(t)
+    }
+
+    pub(crate) fn write_timeout(&self) -> Option<Duration> {
+        self.write_timeout.get()
+    }
+
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) {
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
     }
 }

@@ -4,11 +4,8 @@ use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{retry, TcpStream};
-use crate::reactor::Direction;
-use crate::source::Source;
+use super::{Io, TcpStream};
 
 /// A TCP socket server, listening for connections (std's `TcpListener`);
 /// `accept` parks the green thread until a connection arrives.
@@ -33,17 +30,14 @@ use crate::source::Source;
 /// server.join().unwrap();
 /// ```
 pub struct TcpListener {
-    // Declared before `inner`: deregistered before the socket closes.
-    source: Source,
-    inner: std::net::TcpListener,
-    nonblocking: AtomicBool,
+    io: Io<std::net::TcpListener>,
 }
 
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TcpListener")
-            .field("addr", &self.inner.local_addr().ok())
-            .field("fd", &self.inner.as_raw_fd())
+            .field("addr", &self.io.inner.local_addr().ok())
+            .field("fd", &self.io.inner.as_raw_fd())
             .finish()
     }
 }
@@ -68,11 +62,7 @@ impl TcpListener {
     /// ```
     pub fn from_std(inner: std::net::TcpListener) -> io::Result<TcpListener> {
         inner.set_nonblocking(true)?;
-        Ok(TcpListener {
-            source: Source::new(inner.as_raw_fd()),
-            inner,
-            nonblocking: AtomicBool::new(false),
-        })
+        Ok(TcpListener { io: Io::new(inner) })
     }
 
     /// Gives the std listener back, in blocking mode.
@@ -83,8 +73,7 @@ impl TcpListener {
     /// # drop(std_l);
     /// ```
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
-        let TcpListener { source, inner, .. } = self;
-        drop(source);
+        let inner = self.io.into_inner();
         inner.set_nonblocking(false)?;
         Ok(inner)
     }
@@ -98,13 +87,7 @@ impl TcpListener {
     /// assert!(peer.ip().is_loopback());
     /// ```
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (s, addr) = retry(
-            &self.source,
-            Direction::Read,
-            None,
-            &self.nonblocking,
-            || self.inner.accept(),
-        )?;
+        let (s, addr) = self.io.reading(|l| l.accept())?;
         Ok((TcpStream::from_std(s)?, addr))
     }
 
@@ -127,7 +110,7 @@ impl TcpListener {
     /// assert!(l.local_addr().unwrap().ip().is_loopback());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
+        self.io.inner.local_addr()
     }
 
     /// Another handle to the same socket.
@@ -138,7 +121,7 @@ impl TcpListener {
     /// assert_eq!(l.local_addr().unwrap(), l2.local_addr().unwrap());
     /// ```
     pub fn try_clone(&self) -> io::Result<TcpListener> {
-        TcpListener::from_std(self.inner.try_clone()?)
+        TcpListener::from_std(self.io.inner.try_clone()?)
     }
 
     /// In non-blocking mode `accept` reports `WouldBlock` instead of
@@ -150,7 +133,7 @@ impl TcpListener {
     /// assert_eq!(l.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
     /// ```
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+        self.io.set_nonblocking(nonblocking);
         Ok(())
     }
 
@@ -161,18 +144,18 @@ impl TcpListener {
     /// assert!(l.take_error().unwrap().is_none());
     /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.inner.take_error()
+        self.io.inner.take_error()
     }
 }
 
 impl AsRawFd for TcpListener {
     fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
+        self.io.inner.as_raw_fd()
     }
 }
 
 impl AsFd for TcpListener {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.as_fd()
+        self.io.inner.as_fd()
     }
 }

@@ -5,14 +5,12 @@ use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::{retry, Timeout};
+use super::Io;
 use crate::reactor::Direction;
-use crate::source::Source;
 
 /// A TCP connection (std's `TcpStream`): reads and writes park the green
 /// thread until the socket is ready, honouring the read and write timeouts.
@@ -36,20 +34,15 @@ use crate::source::Source;
 /// client.join().unwrap();
 /// ```
 pub struct TcpStream {
-    // Declared before `inner`: deregistered before the socket closes.
-    source: Source,
-    inner: std::net::TcpStream,
-    read_timeout: Timeout,
-    write_timeout: Timeout,
-    nonblocking: AtomicBool,
+    io: Io<std::net::TcpStream>,
 }
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TcpStream")
-            .field("addr", &self.inner.local_addr().ok())
-            .field("peer", &self.inner.peer_addr().ok())
-            .field("fd", &self.inner.as_raw_fd())
+            .field("addr", &self.io.inner.local_addr().ok())
+            .field("peer", &self.io.inner.peer_addr().ok())
+            .field("fd", &self.io.inner.as_raw_fd())
             .finish()
     }
 }
@@ -113,8 +106,8 @@ impl TcpStream {
         };
         let stream = TcpStream::from_nonblocking(socket.into());
         if in_progress {
-            stream.source.wait(Direction::Write, deadline)?;
-            if let Some(e) = stream.inner.take_error()? {
+            stream.io.wait(Direction::Write, deadline)?;
+            if let Some(e) = stream.io.inner.take_error()? {
                 return Err(e);
             }
         }
@@ -122,13 +115,7 @@ impl TcpStream {
     }
 
     fn from_nonblocking(inner: std::net::TcpStream) -> TcpStream {
-        TcpStream {
-            source: Source::new(inner.as_raw_fd()),
-            inner,
-            read_timeout: Timeout::none(),
-            write_timeout: Timeout::none(),
-            nonblocking: AtomicBool::new(false),
-        }
+        TcpStream { io: Io::new(inner) }
     }
 
     /// Takes over a std stream (switching it to non-blocking mode; its
@@ -154,8 +141,7 @@ impl TcpStream {
     /// # drop(std_s);
     /// ```
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
-        let TcpStream { source, inner, .. } = self;
-        drop(source);
+        let inner = self.io.into_inner();
         inner.set_nonblocking(false)?;
         Ok(inner)
     }
@@ -168,7 +154,7 @@ impl TcpStream {
     /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.peer_addr()
+        self.io.inner.peer_addr()
     }
 
     /// The local address.
@@ -179,7 +165,7 @@ impl TcpStream {
     /// assert!(s.local_addr().unwrap().ip().is_loopback());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
+        self.io.inner.local_addr()
     }
 
     /// Shuts down the read, write, or both halves.
@@ -192,7 +178,7 @@ impl TcpStream {
     /// assert_eq!(s.read(&mut [0; 8]).unwrap(), 0);
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.inner.shutdown(how)
+        self.io.inner.shutdown(how)
     }
 
     /// Another handle to the same connection (its own timeouts start
@@ -205,7 +191,7 @@ impl TcpStream {
     /// assert_eq!(s.local_addr().unwrap(), s2.local_addr().unwrap());
     /// ```
     pub fn try_clone(&self) -> io::Result<TcpStream> {
-        Ok(TcpStream::from_nonblocking(self.inner.try_clone()?))
+        Ok(TcpStream::from_nonblocking(self.io.inner.try_clone()?))
     }
 
     /// Sets `TCP_NODELAY`.
@@ -217,7 +203,7 @@ impl TcpStream {
     /// assert!(s.nodelay().unwrap());
     /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.inner.set_nodelay(nodelay)
+        self.io.inner.set_nodelay(nodelay)
     }
 
     /// Whether `TCP_NODELAY` is set.
@@ -228,7 +214,7 @@ impl TcpStream {
     /// assert!(!s.nodelay().unwrap());
     /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
-        self.inner.nodelay()
+        self.io.inner.nodelay()
     }
 
     /// How long a read may wait (`None`: forever); past it, the read fails
@@ -245,7 +231,7 @@ impl TcpStream {
     /// assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
     /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.read_timeout.set(timeout)
+        self.io.set_read_timeout(timeout)
     }
 
     /// The read timeout.
@@ -256,7 +242,7 @@ impl TcpStream {
     /// assert_eq!(s.read_timeout().unwrap(), None);
     /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.read_timeout.get())
+        Ok(self.io.read_timeout())
     }
 
     /// How long a write may wait for room (`None`: forever); see
@@ -270,7 +256,7 @@ impl TcpStream {
     /// assert_eq!(s.write_timeout().unwrap(), Some(Duration::from_secs(1)));
     /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.write_timeout.set(timeout)
+        self.io.set_write_timeout(timeout)
     }
 
     /// The write timeout.
@@ -281,7 +267,7 @@ impl TcpStream {
     /// assert_eq!(s.write_timeout().unwrap(), None);
     /// ```
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.write_timeout.get())
+        Ok(self.io.write_timeout())
     }
 
     /// In non-blocking mode reads and writes report `WouldBlock` instead of
@@ -295,7 +281,7 @@ impl TcpStream {
     /// assert_eq!(s.read(&mut [0; 1]).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
     /// ```
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+        self.io.set_nonblocking(nonblocking);
         Ok(())
     }
 
@@ -310,7 +296,7 @@ impl TcpStream {
     /// assert_eq!(s.peek(&mut buf).unwrap(), 2);
     /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.reading(|s| s.peek(buf))
+        self.io.reading(|s| s.peek(buf))
     }
 
     /// The pending error on the socket, if any (`SO_ERROR`).
@@ -321,55 +307,27 @@ impl TcpStream {
     /// assert!(s.take_error().unwrap().is_none());
     /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.inner.take_error()
-    }
-
-    fn reading<R>(
-        &self,
-        mut op: impl FnMut(&std::net::TcpStream) -> io::Result<R>,
-    ) -> io::Result<R> {
-        let deadline = self.read_timeout.deadline();
-        retry(
-            &self.source,
-            Direction::Read,
-            deadline,
-            &self.nonblocking,
-            || op(&self.inner),
-        )
-    }
-
-    fn writing<R>(
-        &self,
-        mut op: impl FnMut(&std::net::TcpStream) -> io::Result<R>,
-    ) -> io::Result<R> {
-        let deadline = self.write_timeout.deadline();
-        retry(
-            &self.source,
-            Direction::Write,
-            deadline,
-            &self.nonblocking,
-            || op(&self.inner),
-        )
+        self.io.inner.take_error()
     }
 }
 
 impl Read for &TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.reading(|mut s| s.read(buf))
+        self.io.reading(|mut s| s.read(buf))
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.reading(|mut s| s.read_vectored(bufs))
+        self.io.reading(|mut s| s.read_vectored(bufs))
     }
 }
 
 impl Write for &TcpStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writing(|mut s| s.write(buf))
+        self.io.writing(|mut s| s.write(buf))
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.writing(|mut s| s.write_vectored(bufs))
+        self.io.writing(|mut s| s.write_vectored(bufs))
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -403,12 +361,12 @@ impl Write for TcpStream {
 
 impl AsRawFd for TcpStream {
     fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
+        self.io.inner.as_raw_fd()
     }
 }
 
 impl AsFd for TcpStream {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.as_fd()
+        self.io.inner.as_fd()
     }
 }

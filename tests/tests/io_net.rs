@@ -1,5 +1,5 @@
-//! grove-io's TCP types: echo across hubs with every byte checked, timeouts,
-//! kills inside a read, use from OS threads, and a runtime without reactors.
+//! grove-io's sockets: TCP echo across hubs with every byte checked, UDP and
+//! Unix streams, timeouts, kills inside a read, OS threads, I/O behind a busy hub.
 //! Loopback only, bounded in count and time.
 
 use std::io::{ErrorKind, Read, Write};
@@ -261,4 +261,72 @@ fn readiness_on_a_busy_hub_is_noticed_by_the_idle_one() {
         return;
     }
     panic!("the reader never started on hub 0 in 50 attempts");
+}
+
+#[test]
+fn udp_datagrams_between_green_threads_on_both_hubs() {
+    let rt = rt2();
+    let server = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap();
+    let echo = Builder::new()
+        .hub(0)
+        .spawn_on(rt.handle(), move || {
+            let mut buf = [0u8; 64];
+            for _ in 0..100 {
+                let (n, from) = server.recv_from(&mut buf).unwrap();
+                server.send_to(&buf[..n], from).unwrap();
+            }
+        })
+        .unwrap();
+    let client = Builder::new()
+        .hub(1)
+        .spawn_on(rt.handle(), move || {
+            let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
+            s.connect(addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut buf = [0u8; 64];
+            (0..100u32).all(|i| {
+                s.send(&i.to_le_bytes()).unwrap();
+                let n = s.recv(&mut buf).unwrap();
+                buf[..n] == i.to_le_bytes()
+            })
+        })
+        .unwrap();
+    assert!(client.join().unwrap());
+    echo.join().unwrap();
+}
+
+#[test]
+fn unix_streams_echo_between_green_threads() {
+    let rt = rt2();
+    let dir = std::env::temp_dir().join(format!("grove-io-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("echo.sock");
+    let _ = std::fs::remove_file(&path);
+    let listener = grove::UnixListener::bind(&path).unwrap();
+    let server = rt.spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        loop {
+            match (&conn).read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => (&conn).write_all(&buf[..n]).unwrap(),
+            }
+        }
+    });
+    let p = path.clone();
+    let ok = rt.block_on(move || {
+        let s = grove::UnixStream::connect(&p).unwrap();
+        let data = pattern(3, 50_000);
+        let w = s.try_clone().unwrap();
+        let d = data.clone();
+        let writer = grove::spawn(move || (&w).write_all(&d).unwrap());
+        let mut got = vec![0u8; data.len()];
+        (&s).read_exact(&mut got).unwrap();
+        writer.join().unwrap();
+        got == data
+    });
+    assert!(ok);
+    server.join().unwrap();
+    std::fs::remove_file(&path).unwrap();
 }
