@@ -330,3 +330,50 @@ fn unix_streams_echo_between_green_threads() {
     server.join().unwrap();
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn blocking_calls_run_on_the_pool_while_the_hub_runs_others() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // One hub: if `blocking` blocked the hub, the ticker could not run.
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    let release = Arc::new(AtomicBool::new(false));
+    let r = release.clone();
+    let waiter = rt.spawn(move || {
+        grove::blocking(move || {
+            while !r.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            7
+        })
+    });
+    let r = release.clone();
+    let ticker = rt.spawn(move || {
+        grove::yield_now();
+        r.store(true, Ordering::SeqCst); // runs while the other waits
+    });
+    ticker.join().unwrap();
+    assert_eq!(waiter.join().unwrap(), 7);
+    // A panic in the job resumes in the caller.
+    let g = rt.spawn(|| grove::blocking(|| -> u8 { panic!("in the pool") }));
+    assert!(matches!(g.join(), Err(grove::Error::Panicked(_))));
+    // From an OS thread it is a plain call.
+    assert_eq!(grove::blocking(|| 5), 5);
+}
+
+#[test]
+fn lookup_host_and_fs_helpers_from_a_green_thread() {
+    let rt = rt2();
+    let dir = std::env::temp_dir().join(format!("grove-io-fs-{}", std::process::id()));
+    let ok = rt.block_on(move || {
+        let addrs: Vec<_> = grove::lookup_host("localhost:7").unwrap().collect();
+        assert!(!addrs.is_empty() && addrs.iter().all(|a| a.port() == 7));
+        grove::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("file");
+        grove::fs::write(&f, b"green").unwrap();
+        let back = grove::fs::read(&f).unwrap();
+        let len = grove::fs::metadata(&f).unwrap().len();
+        grove::fs::remove_file(&f).unwrap();
+        back == b"green" && len == 5 && grove::fs::read(&f).is_err()
+    });
+    assert!(ok);
+}

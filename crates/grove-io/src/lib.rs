@@ -45,11 +45,14 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+mod blocking;
+pub mod fs;
 mod net;
 mod reactor;
 mod source;
 mod wait;
 
-pub use net::{TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
+pub use blocking::{blocking, IDLE_TIMEOUT, MAX_THREADS};
+pub use net::{lookup_host, TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
 pub use reactor::{in_reactor_hub, install, reactors, Reactor};
 pub use wait::{wait_readable, wait_writable};

@@ -5,11 +5,13 @@
 //! for waiting on it. A read or write tries the socket first and waits for
 //! readiness only when it reports `WouldBlock`.
 
+mod dns;
 mod tcp_listener;
 mod tcp_stream;
 mod udp;
 mod unix;
 
+pub use dns::lookup_host;
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;
 pub use udp::UdpSocket;
