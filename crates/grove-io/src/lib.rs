@@ -49,10 +49,12 @@ mod blocking;
 pub mod fs;
 mod net;
 mod reactor;
+mod server;
 mod source;
 mod wait;
 
 pub use blocking::{blocking, IDLE_TIMEOUT, MAX_THREADS};
 pub use net::{lookup_host, TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
 pub use reactor::{in_reactor_hub, install, reactors, Reactor};
+pub use server::{DatagramServer, StreamServer};
 pub use wait::{wait_readable, wait_writable};

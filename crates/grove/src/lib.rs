@@ -25,6 +25,7 @@
 //! | `gevent.pool.Group` / `Pool` | [`Group`] / [`Pool`] |
 //! | `gevent.socket` / `monkey.patch_socket()` | [`TcpListener`], [`TcpStream`], [`UdpSocket`], [`UnixListener`], [`UnixStream`] (std's API) |
 //! | `gevent.socket.wait_read` / `wait_write` | [`wait_readable`] / [`wait_writable`] |
+//! | `gevent.server.StreamServer` / `DatagramServer` | [`StreamServer`] / [`DatagramServer`] |
 //! | `gevent.get_hub().threadpool.spawn(f)` / `apply` | [`blocking`] |
 //! | `gevent.socket.getaddrinfo` | [`lookup_host`] |
 //! | the hub | [`Runtime`] (many hubs) |
@@ -51,7 +52,8 @@
 pub use grove_core::*;
 pub use grove_io::{
     blocking, fs, in_reactor_hub, install, lookup_host, reactors, wait_readable, wait_writable,
-    Reactor, TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream,
+    DatagramServer, Reactor, StreamServer, TcpListener, TcpStream, UdpSocket, UnixListener,
+    UnixStream,
 };
 pub use grove_sync::{
     AlreadySet, AsyncResult, BoundedSemaphore, Channel, Event, Fifo, GenericQueue, GetError, Group,
