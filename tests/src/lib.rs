@@ -15,10 +15,21 @@ use std::process::{Command, Output};
 /// assert!(!out.status.success());
 /// ```
 pub fn run_child(name: &str, var: &str) -> Output {
+    run_child_with(name, var, "1")
+}
+
+/// Like [`run_child`], with `var` set to `value` (something the child
+/// needs, such as an address to connect to).
+///
+/// ```no_run
+/// let out = grove_tests::run_child_with("my_test", "MY_TEST_ADDR", "127.0.0.1:8000");
+/// assert!(out.status.success());
+/// ```
+pub fn run_child_with(name: &str, var: &str, value: &str) -> Output {
     let exe = std::env::current_exe().expect("current test binary");
     Command::new(exe)
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(var, "1")
+        .env(var, value)
         .output()
         .expect("run the child test process")
 }
