@@ -377,3 +377,34 @@ fn lookup_host_and_fs_helpers_from_a_green_thread() {
     });
     assert!(ok);
 }
+
+#[test]
+fn connect_timeout_fires_when_the_accept_queue_is_full() {
+    let rt = rt2();
+    // A listener that never accepts, with the shortest queue: once it is
+    // full, further SYNs are dropped and a connect waits.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    socket.listen(0).unwrap();
+    let addr: std::net::SocketAddr = socket.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    let timed_out = rt.block_on(move || {
+        for _ in 0..16 {
+            match TcpStream::connect_timeout(&addr, Duration::from_millis(100)) {
+                Ok(s) => fillers.push(s),
+                Err(e) => return Some(e.kind()),
+            }
+        }
+        None
+    });
+    assert_eq!(timed_out, Some(ErrorKind::TimedOut));
+    assert!(TcpStream::connect_timeout(&addr, Duration::ZERO).is_err());
+    drop(socket);
+}

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, RawFd};
 
 use super::{Io, TcpStream};
 
@@ -157,5 +157,37 @@ impl AsRawFd for TcpListener {
 impl AsFd for TcpListener {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.io.inner.as_fd()
+    }
+}
+
+/// Gives up the descriptor (deregistered; still in non-blocking mode).
+///
+/// ```
+/// use std::os::fd::{FromRawFd, IntoRawFd};
+/// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let fd = l.into_raw_fd();
+/// // SAFETY: `fd` is an open socket of the right kind, owned by no one else.
+/// let back = unsafe { grove_io::TcpListener::from_raw_fd(fd) };
+/// # drop(back);
+/// ```
+impl IntoRawFd for TcpListener {
+    fn into_raw_fd(self) -> RawFd {
+        self.io.into_inner().into_raw_fd()
+    }
+}
+
+/// Takes ownership of a descriptor and switches it to non-blocking mode.
+///
+/// # Safety
+///
+/// As for std's `FromRawFd`: `fd` must be an open socket of this kind that
+/// nothing else owns. (If it cannot be switched to non-blocking mode, calls
+/// on it block the calling thread.)
+impl FromRawFd for TcpListener {
+    unsafe fn from_raw_fd(fd: RawFd) -> TcpListener {
+        // SAFETY: the caller hands over an open socket it owns.
+        let inner = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+        let _ = inner.set_nonblocking(true);
+        TcpListener { io: Io::new(inner) }
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -368,5 +368,38 @@ impl AsRawFd for TcpStream {
 impl AsFd for TcpStream {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.io.inner.as_fd()
+    }
+}
+
+/// Gives up the descriptor (deregistered; still in non-blocking mode).
+///
+/// ```
+/// use std::os::fd::{FromRawFd, IntoRawFd};
+/// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+/// let fd = s.into_raw_fd();
+/// // SAFETY: `fd` is an open socket of the right kind, owned by no one else.
+/// let back = unsafe { grove_io::TcpStream::from_raw_fd(fd) };
+/// # drop(back);
+/// ```
+impl IntoRawFd for TcpStream {
+    fn into_raw_fd(self) -> RawFd {
+        self.io.into_inner().into_raw_fd()
+    }
+}
+
+/// Takes ownership of a descriptor and switches it to non-blocking mode.
+///
+/// # Safety
+///
+/// As for std's `FromRawFd`: `fd` must be an open socket of this kind that
+/// nothing else owns. (If it cannot be switched to non-blocking mode, calls
+/// on it block the calling thread.)
+impl FromRawFd for TcpStream {
+    unsafe fn from_raw_fd(fd: RawFd) -> TcpStream {
+        // SAFETY: the caller hands over an open socket it owns.
+        let inner = unsafe { std::net::TcpStream::from_raw_fd(fd) };
+        let _ = inner.set_nonblocking(true);
+        TcpStream { io: Io::new(inner) }
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -436,5 +436,70 @@ impl AsRawFd for UnixStream {
 impl AsFd for UnixStream {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.io.inner.as_fd()
+    }
+}
+
+/// Gives up the descriptor (deregistered; still in non-blocking mode).
+///
+/// ```
+/// use std::os::fd::{FromRawFd, IntoRawFd};
+/// let (s, _peer) = grove_io::UnixStream::pair().unwrap();
+/// let fd = s.into_raw_fd();
+/// // SAFETY: `fd` is an open socket of the right kind, owned by no one else.
+/// let back = unsafe { grove_io::UnixStream::from_raw_fd(fd) };
+/// # drop(back);
+/// ```
+impl IntoRawFd for UnixStream {
+    fn into_raw_fd(self) -> RawFd {
+        self.io.into_inner().into_raw_fd()
+    }
+}
+
+/// Takes ownership of a descriptor and switches it to non-blocking mode.
+///
+/// # Safety
+///
+/// As for std's `FromRawFd`: `fd` must be an open socket of this kind that
+/// nothing else owns. (If it cannot be switched to non-blocking mode, calls
+/// on it block the calling thread.)
+impl FromRawFd for UnixStream {
+    unsafe fn from_raw_fd(fd: RawFd) -> UnixStream {
+        // SAFETY: the caller hands over an open socket it owns.
+        let inner = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
+        let _ = inner.set_nonblocking(true);
+        UnixStream { io: Io::new(inner) }
+    }
+}
+
+/// Gives up the descriptor (deregistered; still in non-blocking mode).
+///
+/// ```
+/// use std::os::fd::{FromRawFd, IntoRawFd};
+/// let path = std::env::temp_dir().join(format!("grove-rawfd-{}.sock", std::process::id()));
+/// let _ = std::fs::remove_file(&path);
+/// let fd = grove_io::UnixListener::bind(&path).unwrap().into_raw_fd();
+/// // SAFETY: `fd` is an open listening socket owned by no one else.
+/// let back = unsafe { grove_io::UnixListener::from_raw_fd(fd) };
+/// # drop(back);
+/// std::fs::remove_file(&path).unwrap();
+/// ```
+impl IntoRawFd for UnixListener {
+    fn into_raw_fd(self) -> RawFd {
+        self.io.into_inner().into_raw_fd()
+    }
+}
+
+/// Takes ownership of a descriptor and switches it to non-blocking mode.
+///
+/// # Safety
+///
+/// As for std's `FromRawFd`: `fd` must be an open listening Unix socket
+/// that nothing else owns.
+impl FromRawFd for UnixListener {
+    unsafe fn from_raw_fd(fd: RawFd) -> UnixListener {
+        // SAFETY: the caller hands over an open socket it owns.
+        let inner = unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) };
+        let _ = inner.set_nonblocking(true);
+        UnixListener { io: Io::new(inner) }
     }
 }
