@@ -17,6 +17,18 @@ mod pingpong;
 #[path = "../../crates/grove/examples/chat.rs"]
 mod chat;
 
+#[allow(dead_code)]
+#[path = "../../crates/grove/examples/http_hello.rs"]
+mod http_hello;
+
+#[allow(dead_code)]
+#[path = "../../crates/grove/examples/kv_server.rs"]
+mod kv_server;
+
+#[allow(dead_code)]
+#[path = "../../crates/grove/examples/download.rs"]
+mod download;
+
 fn client(addr: std::net::SocketAddr) -> TcpStream {
     let c = TcpStream::connect(addr).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -92,5 +104,96 @@ fn chat_example_broadcasts_each_line_to_the_others() {
     assert_eq!(line, expect);
     drop(writers);
     drop(readers);
+    assert!(server.stop(Duration::from_secs(10)));
+}
+
+#[test]
+fn http_hello_example_serves_keep_alive_and_pipelined_requests() {
+    let server = http_hello::server("127.0.0.1:0").unwrap();
+    server.start().unwrap();
+    let mut c = client(server.local_addr().unwrap());
+    let req = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    let one = http_hello_response_len();
+    // Keep-alive: two requests one after the other on one connection.
+    for _ in 0..2 {
+        c.write_all(req).unwrap();
+        let mut resp = vec![0u8; one];
+        c.read_exact(&mut resp).unwrap();
+        assert!(resp.starts_with(b"HTTP/1.1 200 OK") && resp.ends_with(b"Hello world!"));
+    }
+    // Pipelined: three at once, then `Connection: close`.
+    let mut batch = req.repeat(3);
+    batch.extend_from_slice(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    c.write_all(&batch).unwrap();
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest.len(), 4 * one);
+    assert!(server.stop(Duration::from_secs(10)));
+}
+
+fn http_hello_response_len() -> usize {
+    b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\nContent-Type: text/plain\r\n\r\nHello world!".len()
+}
+
+#[test]
+fn kv_server_example_speaks_resp_across_hubs() {
+    let (server, _store) = kv_server::server("127.0.0.1:0").unwrap();
+    server.start().unwrap();
+    let addr = server.local_addr().unwrap();
+    let exchange = |c: &mut TcpStream, send: &[u8], expect: &[u8]| {
+        c.write_all(send).unwrap();
+        let mut got = vec![0u8; expect.len()];
+        c.read_exact(&mut got).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(expect)
+        );
+    };
+    let mut c = client(addr);
+    exchange(&mut c, b"*1\r\n$4\r\nPING\r\n", b"+PONG\r\n");
+    exchange(
+        &mut c,
+        b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n",
+        b"+OK\r\n",
+    );
+    exchange(
+        &mut c,
+        b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+        b"$5\r\nhello\r\n",
+    );
+    exchange(&mut c, b"GET missing\r\n", b"$-1\r\n"); // an inline command
+    exchange(&mut c, b"*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n", b":1\r\n");
+    exchange(&mut c, b"INCR k\r\nINCR k\r\n", b":1\r\n:2\r\n"); // pipelined
+                                                                // INCR from many connections at once (both hubs): no update is lost.
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut c = client(addr);
+                for _ in 0..100 {
+                    c.write_all(b"INCR hits\r\n").unwrap();
+                    let mut line = String::new();
+                    let mut r = BufReader::new(&mut c);
+                    r.read_line(&mut line).unwrap();
+                    assert!(line.starts_with(':'), "{line}");
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    exchange(&mut c, b"GET hits\r\n", b"$3\r\n800\r\n");
+    drop(c);
+    assert!(server.stop(Duration::from_secs(10)));
+}
+
+#[test]
+fn download_example_fetches_every_document_with_a_pool() {
+    let server = download::file_server().unwrap();
+    server.start().unwrap();
+    let addr = server.local_addr().unwrap();
+    let bytes = grove::spawn(move || download::download(addr, 60, 8))
+        .join()
+        .unwrap()
+        .unwrap();
+    assert_eq!(bytes, (1..=60).map(|n| n * 100).sum::<usize>());
     assert!(server.stop(Duration::from_secs(10)));
 }
