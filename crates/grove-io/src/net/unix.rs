@@ -136,6 +136,35 @@ impl UnixListener {
         self.io.inner.local_addr()
     }
 
+    /// Another handle to the same socket.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("grove-clone-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let l = grove_io::UnixListener::bind(&path).unwrap();
+    /// let l2 = l.try_clone().unwrap();
+    /// # drop((l, l2));
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn try_clone(&self) -> io::Result<UnixListener> {
+        Ok(UnixListener {
+            io: Io::new(self.io.inner.try_clone()?),
+        })
+    }
+
+    /// The pending error on the socket, if any (`SO_ERROR`).
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("grove-err-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let l = grove_io::UnixListener::bind(&path).unwrap();
+    /// assert!(l.take_error().unwrap().is_none());
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.inner.take_error()
+    }
+
     /// In non-blocking mode `accept` reports `WouldBlock` instead of
     /// waiting.
     ///
