@@ -197,3 +197,41 @@ fn download_example_fetches_every_document_with_a_pool() {
     assert_eq!(bytes, (1..=60).map(|n| n * 100).sum::<usize>());
     assert!(server.stop(Duration::from_secs(10)));
 }
+
+/// `kv_server` against the real Redis tools. Needs `redis-cli` and
+/// `redis-benchmark` (Debian's redis-tools), so it is ignored by default;
+/// docs/verification.md has the command.
+#[test]
+#[ignore = "needs redis-tools; see docs/verification.md"]
+fn kv_server_example_works_with_redis_cli_and_redis_benchmark() {
+    use std::process::Command;
+    let (server, _store) = kv_server::server("127.0.0.1:0").unwrap();
+    server.start().unwrap();
+    let port = server.local_addr().unwrap().port().to_string();
+    let cli = |args: &[&str]| {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port])
+            .args(args)
+            .output()
+            .expect("redis-cli (apt-get install redis-tools)");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(cli(&["ping"]), "PONG");
+    assert_eq!(cli(&["set", "greeting", "hello"]), "OK");
+    assert_eq!(cli(&["get", "greeting"]), "hello");
+    assert_eq!(cli(&["incr", "n"]), "1");
+    assert_eq!(cli(&["del", "greeting"]), "1");
+    let out = Command::new("redis-benchmark")
+        .args(["-p", &port, "-t", "ping,set,get,incr", "-n", "20000", "-q"])
+        .output()
+        .expect("redis-benchmark");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    for t in ["SET", "GET", "INCR"] {
+        assert!(
+            report.contains(&format!("{t}: ")),
+            "{t} missing in {report}"
+        );
+    }
+    assert!(server.stop(Duration::from_secs(10)));
+}
