@@ -184,12 +184,12 @@ pub static PENDING: &[Pending] = &[
     Pending {
         name: "echo",
         about: "a TCP echo server on loopback, many connections, one green thread each",
-        needs: "grove-io (TcpListener, TcpStream, the per-hub reactor)",
+        needs: "its workload file and the common load client (grove-io has landed)",
     },
     Pending {
         name: "http_hello",
         about: "a minimal HTTP/1.1 server answering hello to a loopback load generator",
-        needs: "grove-io (TcpListener, TcpStream, the per-hub reactor)",
+        needs: "its workload file and the common load client (grove-io has landed)",
     },
 ];
 
