@@ -55,6 +55,11 @@ pub(crate) const DONE: usize = 3;
 /// Consecutive turns `runnext` may take while other work waits.
 pub(crate) const RUNNEXT_MAX: u32 = 16;
 
+/// `spin_loop` hints between two looks at the queues while a hub spins
+/// before sleeping: few, so that work handed to a spinning hub is seen
+/// within a fraction of a microsecond (a `pause` can take tens of cycles).
+const SPIN_BATCH: u32 = 2;
+
 thread_local! {
     static HUB: Cell<*const Hub> = const { Cell::new(ptr::null()) };
 }
@@ -213,7 +218,7 @@ impl Hub {
             if shared.stopping.load(Ordering::Acquire) || start.elapsed() >= shared.spin {
                 return None;
             }
-            for _ in 0..64 {
+            for _ in 0..SPIN_BATCH {
                 std::hint::spin_loop();
             }
         }
@@ -237,7 +242,7 @@ impl Hub {
             if shared.stopping.load(Ordering::Acquire) || start.elapsed() >= shared.spin {
                 return None;
             }
-            for _ in 0..64 {
+            for _ in 0..SPIN_BATCH {
                 std::hint::spin_loop();
             }
         }
