@@ -7,7 +7,8 @@
 //! Jobs wait in one FIFO queue under a mutex; idle pool threads wait on a
 //! condvar. Submitting a job starts a new thread when no thread is idle and
 //! fewer than [`MAX_THREADS`] exist; a thread idle for [`IDLE_TIMEOUT`]
-//! exits. The green thread and its job share a slot: the job stores its
+//! exits (if no thread can be started and none runs, the submitter runs the
+//! queued jobs itself). The green thread and its job share a slot: the job stores its
 //! outcome (its value, or its panic) and unparks the green thread, whose
 //! park keeps the token, so a job that finishes before the park is not
 //! missed.
@@ -78,8 +79,16 @@ impl Pool {
                 .name("grove-blocking".into())
                 .spawn(move || self.work());
             if started.is_err() {
-                // No new thread: the job waits for a running one (if any).
-                lock(&self.state).threads -= 1;
+                let mut s = lock(&self.state);
+                s.threads -= 1;
+                if s.threads == 0 {
+                    // No pool thread at all: rather than leave the jobs
+                    // waiting forever, run them here (blocking this thread).
+                    let jobs: Vec<Job> = s.jobs.drain(..).collect();
+                    drop(s);
+                    jobs.into_iter().for_each(|job| job());
+                }
+                // Otherwise the job waits for a running thread.
             }
         }
     }

@@ -12,11 +12,12 @@
 //!
 //! # Accept errors
 //!
-//! Running out of descriptors or memory (`EMFILE`, `ENFILE`, `ENOBUFS`,
-//! `ENOMEM`) makes `accept` fail until something is closed: the loop sleeps,
-//! from 5 ms doubling up to 1 s, and tries again; other errors (a connection
-//! reset before it was accepted) are skipped at once. The loop never spins
-//! and never dies of an accept error.
+//! A connection that failed before it was accepted (`ECONNABORTED`,
+//! `ECONNRESET`, `EPROTO`) is skipped at once. Any other error, above all
+//! running out of descriptors or memory (`EMFILE`, `ENFILE`, `ENOBUFS`,
+//! `ENOMEM`), lasts until something changes: the loop sleeps, from 5 ms
+//! doubling up to 1 s, and tries again. The loop never spins and never dies
+//! of an accept error.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -34,11 +35,12 @@ use crate::net::{TcpListener, TcpStream, UdpSocket};
 const BACKOFF_FIRST: Duration = Duration::from_millis(5);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
-/// Whether an accept error means "out of a resource": wait before retrying.
-fn needs_backoff(e: &io::Error) -> bool {
+/// Whether an accept error concerns only the connection being accepted
+/// (retry at once) rather than the listener or the process (wait first).
+fn is_transient(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+        Some(libc::ECONNABORTED | libc::ECONNRESET | libc::EPROTO)
     )
 }
 
@@ -244,11 +246,11 @@ impl StreamServer {
                         let handler = handler.clone();
                         handlers.group().spawn(move || handler(conn, peer));
                     }
-                    Err(e) if needs_backoff(&e) => {
+                    Err(e) if is_transient(&e) => {}
+                    Err(_) => {
                         grove_core::sleep(pause);
                         pause = (pause * 2).min(BACKOFF_MAX);
                     }
-                    Err(_) => grove_core::yield_now(),
                 }
             }
         })

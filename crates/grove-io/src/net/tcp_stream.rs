@@ -101,7 +101,7 @@ impl TcpStream {
         let in_progress = match socket.connect(&(*addr).into()) {
             Ok(()) => false,
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => true,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
+            // (EAGAIN here means no free local port, not "in progress".)
             Err(e) => return Err(e),
         };
         let stream = TcpStream::from_nonblocking(socket.into());
