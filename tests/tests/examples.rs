@@ -66,15 +66,18 @@ fn pingpong_example_counts_every_hit() {
 
 #[test]
 fn chat_example_broadcasts_each_line_to_the_others() {
-    let (server, _room) = chat::server("127.0.0.1:0").unwrap();
+    let (server, room) = chat::server("127.0.0.1:0").unwrap();
     server.start().unwrap();
     let addr = server.local_addr().unwrap();
     let mut readers = Vec::new();
     let mut writers = Vec::new();
-    for _ in 0..3 {
+    for i in 0..3 {
         let c = client(addr);
         writers.push(c.try_clone().unwrap());
         readers.push(BufReader::new(c));
+        // A line goes to those in the room when it is sent: let each client
+        // be in before the next one joins.
+        grove_tests::until("the client is in the room", || room.len() == i + 1);
     }
     // Each client's own address, as the server names it.
     let names: Vec<String> = writers

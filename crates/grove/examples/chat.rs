@@ -22,6 +22,16 @@ pub struct Room {
 }
 
 impl Room {
+    /// How many clients are connected.
+    pub fn len(&self) -> usize {
+        self.clients.lock().unwrap().len()
+    }
+
+    /// Whether nobody is connected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn join(&self, outbox: Arc<Queue<String>>) -> u64 {
         let mut next = self.next.lock().unwrap();
         *next += 1;
