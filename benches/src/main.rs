@@ -48,8 +48,7 @@ fn main() -> ExitCode {
 
 fn suite(opts: &Options) -> Result<(), BenchError> {
     for name in &opts.only {
-        let pending = workloads::PENDING.iter().any(|p| p.name == name.as_str());
-        if workloads::find(name).is_none() && !pending {
+        if workloads::find(name).is_none() {
             return Err(BenchError::Usage(format!("no workload named {name:?}")));
         }
     }

@@ -7,7 +7,6 @@ use crate::config::{Config, SPIN_TARGET};
 use crate::error::BenchError;
 use crate::harness::{PeerResult, RowResult, WorkloadResult};
 use crate::json::Json;
-use crate::workloads::{Pending, PENDING};
 
 /// Everything one run produced.
 pub struct Report<'a> {
@@ -76,9 +75,6 @@ impl Report<'_> {
                 );
             }
         }
-        for p in PENDING {
-            let _ = writeln!(s, "{:<24} not yet available: needs {}", p.name, p.needs);
-        }
         s
     }
 
@@ -134,10 +130,6 @@ impl Report<'_> {
             (
                 "workloads",
                 Json::Arr(self.workloads.iter().map(workload_json).collect()),
-            ),
-            (
-                "not_yet_available",
-                Json::Arr(PENDING.iter().map(pending_json).collect()),
             ),
         ])
     }
@@ -225,13 +217,5 @@ fn peer_json(r: &RowResult, p: &PeerResult) -> Json {
         ("max", Json::opt(sum.map(|s| s.max))),
         ("grove_over_peer", Json::opt(r.grove_ratio(p))),
         ("error", p.error.clone().map_or(Json::Null, Json::Str)),
-    ])
-}
-
-fn pending_json(p: &Pending) -> Json {
-    Json::obj([
-        ("name", Json::str(p.name)),
-        ("about", Json::str(p.about)),
-        ("needs", Json::str(p.needs)),
     ])
 }

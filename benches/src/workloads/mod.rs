@@ -5,9 +5,7 @@
 //! row, which peers run it at what size. The harness asks it to measure one
 //! (row, peer) pair at a time, in this process or in a child process.
 //!
-//! Workloads that need parts of grove that do not exist yet are listed in
-//! [`PENDING`] with what they wait for; adding one means adding its file and
-//! moving its name from [`PENDING`] to [`READY`].
+//! Adding a workload means adding its file and its name to [`READY`].
 
 use crate::config::Config;
 use crate::error::BenchError;
@@ -16,10 +14,15 @@ use crate::peers::Peer;
 mod contended_queue;
 mod contended_semaphore;
 mod cpu_batch;
+mod echo;
 mod fanout_cpu;
+mod http_hello;
 mod idle_memory;
 mod imbalanced;
+mod load_client;
+mod net_server;
 mod pingpong_cross;
+mod protocol;
 mod spawn_join;
 mod sync_contended;
 mod yield_local;
@@ -35,10 +38,13 @@ pub enum Unit {
     Millis,
     /// Resident bytes per idle green thread (task, coroutine) above the baseline.
     BytesPerThread,
-    /// Nanoseconds per message sent and answered.
+    /// Nanoseconds per message sent and answered (wall-clock over all
+    /// connections, where many run at once).
     NsPerRoundTrip,
     /// Nanoseconds per operation (a semaphore cycle, a queued item).
     NsPerOp,
+    /// Wall-clock nanoseconds per HTTP request answered, over all connections.
+    NsPerRequest,
 }
 
 impl Unit {
@@ -51,6 +57,7 @@ impl Unit {
             Unit::BytesPerThread => "bytes/thread",
             Unit::NsPerRoundTrip => "ns/round trip",
             Unit::NsPerOp => "ns/op",
+            Unit::NsPerRequest => "ns/request",
         }
     }
 }
@@ -158,16 +165,6 @@ pub trait Workload: Sync {
     }
 }
 
-/// A workload that cannot run yet, and what it waits for.
-pub struct Pending {
-    /// Its name.
-    pub name: &'static str,
-    /// What it will measure.
-    pub about: &'static str,
-    /// The part of grove it needs.
-    pub needs: &'static str,
-}
-
 /// Every workload that runs today, in table order.
 pub static READY: &[&dyn Workload] = &[
     &spawn_join::SpawnJoin,
@@ -177,20 +174,8 @@ pub static READY: &[&dyn Workload] = &[
     &idle_memory::IdleMemory,
     &pingpong_cross::PingpongCross,
     &sync_contended::SyncContended,
-];
-
-/// Workloads listed in the output as not yet available.
-pub static PENDING: &[Pending] = &[
-    Pending {
-        name: "echo",
-        about: "a TCP echo server on loopback, many connections, one green thread each",
-        needs: "its workload file and the common load client (grove-io has landed)",
-    },
-    Pending {
-        name: "http_hello",
-        about: "a minimal HTTP/1.1 server answering hello to a loopback load generator",
-        needs: "its workload file and the common load client (grove-io has landed)",
-    },
+    &echo::ECHO,
+    &http_hello::HTTP_HELLO,
 ];
 
 /// The workload named `name`, if it runs today.
@@ -211,9 +196,8 @@ mod tests {
     }
 
     #[test]
-    fn names_are_unique_across_ready_and_pending() {
+    fn names_are_unique() {
         let mut names: Vec<&str> = READY.iter().map(|w| w.name()).collect();
-        names.extend(PENDING.iter().map(|p| p.name));
         let n = names.len();
         names.sort_unstable();
         names.dedup();
@@ -272,6 +256,24 @@ mod tests {
                     let s = s.unwrap_or_else(|e| panic!("{name}/{} on {peer}: {e}", row.key));
                     assert!(s.value.is_finite() && s.value > 0.0);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn net_workloads_serve_the_common_client_in_process() {
+        for name in ["echo", "http_hello"] {
+            let w = find(name).expect("registered");
+            let row = &w.rows(&cfg(true))[0];
+            for peer in row.peers.iter().map(|p| p.peer) {
+                if peer.needs_child() {
+                    continue;
+                }
+                let plan = PeerPlan::new(peer, 4, "");
+                let s = w.measure(row, &plan, &cfg(true));
+                let s = s.unwrap_or_else(|e| panic!("{name} on {peer}: {e}"));
+                assert!(s.value.is_finite() && s.value > 0.0);
+                assert!(s.note.ends_with("k/s"), "{}", s.note);
             }
         }
     }
