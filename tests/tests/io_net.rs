@@ -408,3 +408,40 @@ fn connect_timeout_fires_when_the_accept_queue_is_full() {
     assert!(TcpStream::connect_timeout(&addr, Duration::ZERO).is_err());
     drop(socket);
 }
+
+#[test]
+fn readiness_that_comes_while_nobody_waits_is_kept() {
+    // The server sleeps after every other reply, so the client's next byte
+    // arrives while no green thread waits on the socket: the reactor keeps
+    // that edge for the next wait. The read after it finds the byte already
+    // there, which leaves the kept edge stale: the wait after that retries
+    // once and then parks until the byte after.
+    const ROUNDS: u8 = 20;
+    let rt = rt2();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = rt.spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut byte = [0u8; 1];
+        for i in 0..ROUNDS {
+            (&conn).read_exact(&mut byte).unwrap();
+            assert_eq!(byte[0], i);
+            (&conn).write_all(&byte).unwrap();
+            if i % 2 == 1 {
+                grove::sleep(Duration::from_millis(2));
+            }
+        }
+    });
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    for i in 0..ROUNDS {
+        c.write_all(&[i]).unwrap();
+        let mut back = [0u8; 1];
+        c.read_exact(&mut back).unwrap();
+        assert_eq!(back[0], i);
+        if i % 3 == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    server.join().unwrap();
+}

@@ -4,19 +4,28 @@
 //! # How a wait goes
 //!
 //! A descriptor is registered with one reactor (the one of the hub where it
-//! is first waited on) under a key, with no interest, the first time a green
-//! thread waits on it (`Source`, in `source.rs`). To wait, a green thread
-//! puts itself on the descriptor's list for one direction (read or write),
-//! arms the poller for the directions that have waiters (one-shot mode), and
-//! parks. When the hub has nothing to run it waits in the poller
-//! ([`Reactor`] is its [`Driver`]); an event takes every waiter of the ready
-//! direction off its list and unparks it, and re-arms the poller for a
-//! direction that still has waiters. The woken green thread finds itself off
-//! the list and retries its read or write.
+//! is first waited on) under a key the first time a green thread waits on it
+//! (`Source`, in `source.rs`), edge-triggered for both directions: the kernel
+//! reports each time the descriptor *becomes* readable or writable, and the
+//! registration is never touched again until it is deleted. To wait after a
+//! read or write that would block, a green thread locks the descriptor's
+//! entry; if an edge in its direction arrived since the last wait (the
+//! entry's *ready* flag), it clears the flag and retries at once; otherwise
+//! it puts itself on the direction's list and parks. When the hub has
+//! nothing to run it waits in the poller ([`Reactor`] is its [`Driver`]); an
+//! event takes every waiter of the ready direction off its list and unparks
+//! it, or, if there is none, sets the direction's ready flag. The woken
+//! green thread finds itself off the list and retries its read or write.
 //!
-//! Arming after the failed read or write is not racy: re-arming a one-shot
-//! registration makes the kernel check readiness again, so data that arrived
-//! in between is reported at once.
+//! No edge is lost: an edge that arrives between the failed read or write
+//! and the wait finds no waiter and sets the flag, which the wait sees under
+//! the same lock. A stale flag (set by an edge whose data an earlier read
+//! already took) costs one retry that would block again, after which the
+//! wait parks. Where the poller cannot do edge-triggered mode, the entry is
+//! registered one-shot with no interest instead, and each wait arms it for
+//! the directions that have waiters (re-arming makes the kernel check
+//! readiness again, so data that arrived in between is reported at once);
+//! an event re-arms for a direction that still has waiters.
 //!
 //! Cross-hub wakeups end the same wait: the hub's `unpark` is
 //! `Poller::notify`. A busy hub also polls its reactor (with no wait) every
@@ -46,14 +55,26 @@ pub(crate) enum Direction {
     Write,
 }
 
-/// The green threads waiting on one descriptor, by direction.
+/// The green threads waiting on one descriptor, by direction, and the edges
+/// that arrived while none waited.
 #[derive(Default)]
 pub(crate) struct Waiters {
     read: Vec<(ThreadId, Thread)>,
     write: Vec<(ThreadId, Thread)>,
+    read_ready: bool,
+    write_ready: bool,
 }
 
 impl Waiters {
+    /// Takes the ready flag of `dir`: whether an edge arrived since the last
+    /// wait in that direction (always false in one-shot mode).
+    pub(crate) fn take_ready(&mut self, dir: Direction) -> bool {
+        match dir {
+            Direction::Read => std::mem::take(&mut self.read_ready),
+            Direction::Write => std::mem::take(&mut self.write_ready),
+        }
+    }
+
     pub(crate) fn list(&mut self, dir: Direction) -> &mut Vec<(ThreadId, Thread)> {
         match dir {
             Direction::Read => &mut self.read,
@@ -93,6 +114,8 @@ impl Entry {
 /// A reactor's shared part: the poller and the registered descriptors.
 pub(crate) struct Core {
     poller: Poller,
+    /// Registrations are edge-triggered (else one-shot, armed per wait).
+    edge: bool,
     /// Only the thread holding this polls (and reuses the buffer).
     events: Mutex<Events>,
     entries: Mutex<HashMap<usize, Arc<Entry>>>,
@@ -109,15 +132,18 @@ struct Watch {
 
 impl Core {
     fn new() -> io::Result<Core> {
+        let poller = Poller::new()?;
         Ok(Core {
-            poller: Poller::new()?,
+            edge: poller.supports_edge(),
+            poller,
             events: Mutex::new(Events::new()),
             entries: Mutex::new(HashMap::new()),
             next_key: AtomicUsize::new(0),
         })
     }
 
-    /// Registers `fd` (with no interest yet).
+    /// Registers `fd`: edge-triggered for both directions, or one-shot with
+    /// no interest yet.
     ///
     /// # Safety
     ///
@@ -125,14 +151,27 @@ impl Core {
     /// for the returned entry.
     pub(crate) unsafe fn register(&self, fd: RawFd) -> io::Result<Arc<Entry>> {
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller keeps `fd` open until it deregisters it.
-        unsafe { self.poller.add(fd, Event::none(key))? };
         let entry = Arc::new(Entry {
             fd,
             key,
             waiters: Mutex::new(Waiters::default()),
         });
+        // In the table before the kernel can report it, so no edge is lost.
         lock(&self.entries).insert(key, entry.clone());
+        let added = if self.edge {
+            // SAFETY: the caller keeps `fd` open until it deregisters it.
+            unsafe {
+                self.poller
+                    .add_with_mode(fd, Event::all(key), PollMode::Edge)
+            }
+        } else {
+            // SAFETY: as above.
+            unsafe { self.poller.add(fd, Event::none(key)) }
+        };
+        if let Err(e) = added {
+            lock(&self.entries).remove(&key);
+            return Err(e);
+        }
         Ok(entry)
     }
 
@@ -144,8 +183,12 @@ impl Core {
         let _ = self.poller.delete(fd);
     }
 
-    /// Arms the poller for the directions `waiters` (of `entry`) wait for.
+    /// Arms the poller for the directions `waiters` (of `entry`) wait for;
+    /// nothing to do for an edge-triggered registration.
     pub(crate) fn arm(&self, entry: &Entry, waiters: &Waiters) -> io::Result<()> {
+        if self.edge {
+            return Ok(());
+        }
         // SAFETY: the descriptor is registered, so its owner keeps it open.
         let fd = unsafe { BorrowedFd::borrow_raw(entry.fd) };
         self.poller.modify(fd, waiters.interest(entry.key))
@@ -174,12 +217,14 @@ impl Core {
         {
             let mut w = entry.waiters();
             if readable {
+                w.read_ready = w.read.is_empty();
                 woken.append(&mut w.read);
             }
             if writable {
+                w.write_ready = w.write.is_empty();
                 woken.append(&mut w.write);
             }
-            if !w.read.is_empty() || !w.write.is_empty() {
+            if !self.edge && (!w.read.is_empty() || !w.write.is_empty()) {
                 let _ = self.arm(entry, &w);
             }
         }

@@ -54,6 +54,10 @@ impl Source {
         let _leave = Leave { entry, dir, id };
         {
             let mut w = entry.waiters();
+            if w.take_ready(dir) {
+                // An edge since the last wait: retry the I/O first.
+                return Ok(());
+            }
             w.list(dir).push((id, me));
             core.arm(entry, &w)?;
         }
