@@ -20,7 +20,9 @@
 //! 4. The pinned inbox (pinned green threads woken from elsewhere), then the
 //!    injector (`steal_batch_and_pop`, which also refills the local queue).
 //! 5. Searching: steal from the injector and from the other hubs, starting at a
-//!    random victim, for up to the runtime's spin time; then sleep (`idle.rs`).
+//!    random victim, for up to the runtime's spin time (pausing with spin
+//!    hints for the first 5 µs, with `sched_yield` after); then sleep
+//!    (`idle.rs`).
 //!
 //! Pinned green threads never enter the stealable queue: they live in their
 //! hub's `pinned_local` queue (when requeued by that hub) or its `inbox`
@@ -54,6 +56,26 @@ pub(crate) const DONE: usize = 3;
 
 /// Consecutive turns `runnext` may take while other work waits.
 pub(crate) const RUNNEXT_MAX: u32 = 16;
+
+/// How long a spinning hub pauses with spin hints before it pauses with
+/// `sched_yield` instead (an active spin, then a passive one, as Go's
+/// runtime locks do). On a core with nothing else to run the yield returns
+/// at once, so the hub still sees work within a microsecond or so; on a core
+/// shared with other threads (a client on the same machine, another
+/// program) it lets them run instead of burning the rest of the spin.
+const YIELD_AFTER: Duration = Duration::from_micros(5);
+
+/// One pause of a spin that has lasted `spun`: [`SPIN_BATCH`] spin hints
+/// at first, then `sched_yield` (see [`YIELD_AFTER`]).
+fn spin_pause(spun: Duration) {
+    if spun < YIELD_AFTER {
+        for _ in 0..SPIN_BATCH {
+            std::hint::spin_loop();
+        }
+    } else {
+        std::thread::yield_now();
+    }
+}
 
 /// `spin_loop` hints between two looks at the queues while a hub spins
 /// before sleeping: few, so that work handed to a spinning hub is seen
@@ -215,12 +237,11 @@ impl Hub {
             if let Some(t) = self.steal_round() {
                 return Some(t);
             }
-            if shared.stopping.load(Ordering::Acquire) || start.elapsed() >= shared.spin {
+            let spun = start.elapsed();
+            if shared.stopping.load(Ordering::Acquire) || spun >= shared.spin {
                 return None;
             }
-            for _ in 0..SPIN_BATCH {
-                std::hint::spin_loop();
-            }
+            spin_pause(spun);
         }
     }
 
@@ -239,12 +260,11 @@ impl Hub {
                     return Some(t);
                 }
             }
-            if shared.stopping.load(Ordering::Acquire) || start.elapsed() >= shared.spin {
+            let spun = start.elapsed();
+            if shared.stopping.load(Ordering::Acquire) || spun >= shared.spin {
                 return None;
             }
-            for _ in 0..SPIN_BATCH {
-                std::hint::spin_loop();
-            }
+            spin_pause(spun);
         }
     }
 
