@@ -216,12 +216,14 @@ impl Core {
         let mut woken = Vec::new();
         {
             let mut w = entry.waiters();
+            // Kept only for edges: a one-shot event comes only when armed
+            // for a waiter, and its next wait re-arms anyway.
             if readable {
-                w.read_ready = w.read.is_empty();
+                w.read_ready = self.edge && w.read.is_empty();
                 woken.append(&mut w.read);
             }
             if writable {
-                w.write_ready = w.write.is_empty();
+                w.write_ready = self.edge && w.write.is_empty();
                 woken.append(&mut w.write);
             }
             if !self.edge && (!w.read.is_empty() || !w.write.is_empty()) {
