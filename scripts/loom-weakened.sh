@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shows that each loom model can fail: builds grove-core with one rule broken
 # on purpose (--cfg grove_loom_weaken="…", see grove-core's src/park.rs,
-# src/idle.rs, src/completion.rs and grove-sync's src/wait.rs, src/event.rs,
+# src/idle.rs, src/inbox.rs, src/completion.rs and grove-sync's src/wait.rs, src/event.rs,
 # src/async_result.rs, src/queue/state.rs) and runs the model that guards
 # that rule, expecting loom to report the bug. Exits non-zero if any model
 # passes against its weakened build. An optional argument runs only the cases
@@ -17,6 +17,7 @@ cases=(
     "kill_blind          loom_park        kill_races_unpark_schedules_once_and_keeps_the_kill"
     "timeout_blind       loom_park        timeout_races_unpark_one_outcome"
     "idle_skip_recheck   loom_idle        one_task_wakes_at_most_one_hub"
+    "inbox_skip_recheck  loom_wake        bound_wake_from_another_hub_and_an_os_thread_reaches_home_once"
     "completion_relaxed  loom_completion  join_races_completion_hands_the_result_over_once"
     "cancel_ignores_handed  loom_semaphore  release_races_a_timing_out_acquire_no_permit_lost  grove-sync"
     "get_skips_putters     loom_queue   bounded_put_and_get_across_threads_admit_the_waiting_putter  grove-sync"

@@ -127,7 +127,7 @@ impl<T, W: Unpark> Completion<T, W> {
     }
 
     /// Runs `f` with the outcome once there is one: queued for the finisher,
-    /// or now if it has finished.
+    /// or now if it has finished. A panicking link is contained either way.
     pub fn link(&self, f: Link<T>) {
         let mut g = lock(&self.inner);
         if g.stage != Stage::Finished {
@@ -135,7 +135,9 @@ impl<T, W: Unpark> Completion<T, W> {
             return;
         }
         drop(g);
-        self.read(f);
+        self.read(|v| {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(v)));
+        });
     }
 
     /// Whether the outcome is in and every link has run.

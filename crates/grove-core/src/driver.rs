@@ -92,6 +92,36 @@ pub trait Driver: Send + Sync + 'static {
     /// assert_eq!(rt.block_on(|| HUB.with(|h| h.get())), Some(0));
     /// ```
     fn attach(&self) {}
+
+    /// Called once on the hub's own OS thread when the hub stops, after its
+    /// last green thread: a driver that is also a reactor can tell what is
+    /// registered with it that nobody will poll it again. Does nothing by
+    /// default.
+    ///
+    /// ```
+    /// use grove_core::{Driver, Runtime, ThreadParker};
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// struct Flag(Arc<AtomicBool>, ThreadParker);
+    /// impl Driver for Flag {
+    ///     fn park(&self, t: Option<Duration>) { self.1.park(t) }
+    ///     fn unpark(&self) { self.1.unpark() }
+    ///     fn detach(&self) { self.0.store(true, Ordering::SeqCst) }
+    /// }
+    ///
+    /// let stopped = Arc::new(AtomicBool::new(false));
+    /// let s = stopped.clone();
+    /// let rt = Runtime::builder()
+    ///     .workers(1)
+    ///     .driver(move |_| Box::new(Flag(s.clone(), ThreadParker::new())))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.shutdown();
+    /// assert!(stopped.load(Ordering::SeqCst));
+    /// ```
+    fn detach(&self) {}
 }
 
 /// The default [`Driver`]: a token, a mutex and a condvar.

@@ -41,13 +41,22 @@ impl Error {
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match self {
-            Error::Panicked(p) => p
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            Error::Panicked(p) => payload_str(&**p),
             _ => None,
         }
     }
+}
+
+/// A panic payload's message, if it is a string.
+fn payload_str(p: &(dyn Any + Send)) -> Option<&str> {
+    p.downcast_ref::<&str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+}
+
+/// A panic payload as text, for reports.
+pub(crate) fn panic_text(p: &(dyn Any + Send)) -> &str {
+    payload_str(p).unwrap_or("(a payload that is not a string)")
 }
 
 impl fmt::Debug for Error {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::completion::{Completion, Unpark};
 use crate::error::Error;
-use crate::hub::{self, current_task};
+use crate::hub::current_task;
 use crate::task::Task;
 use crate::thread::{self, Thread, ThreadId};
 
@@ -63,7 +63,7 @@ impl Target {
 
     fn request_kill(&self) {
         let n = self.task.state.kill();
-        hub::wake(self.task.clone(), n);
+        crate::wake::wake(self.task.clone(), n);
     }
 
     fn kill_until(&self, deadline: Option<Instant>) -> bool {
@@ -234,7 +234,8 @@ impl<T: Send + 'static> Greenlet<T> {
     /// Calls `f` with the outcome once the green thread finishes (gevent's
     /// `link`). Callbacks run on the green thread itself, in the order they
     /// were added, before joiners wake; if it has finished already, `f` runs
-    /// now, on the caller. A panic in a callback is contained.
+    /// now, on the caller. A panic in a callback is contained either way: it
+    /// never reaches the green thread's joiners nor the caller of `link`.
     ///
     /// ```
     /// use std::sync::mpsc;

@@ -99,16 +99,21 @@ mod metrics;
 mod overflow;
 mod registry;
 mod runtime;
+mod search;
 mod spawn;
 mod stack;
+mod switch;
 mod task;
 mod thread;
 mod timer;
+mod wake;
 
 #[cfg(not(loom))]
 mod completion;
 #[cfg(not(loom))]
 mod idle;
+#[cfg(not(loom))]
+mod inbox;
 #[cfg(not(loom))]
 mod park;
 #[cfg(not(loom))]
@@ -121,6 +126,9 @@ pub mod completion;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod idle;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod inbox;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod park;

@@ -9,8 +9,8 @@
 //! # Bit layout
 //!
 //! ```text
-//!  63 ............ 7   6         5       4          3           2          1 0
-//! [ generation     | IN_PLACE | KILLED | SLEEPING | TIMED_OUT | NOTIFIED | PHASE ]
+//!  63 ......... 8   7          6          5        4          3           2          1 0
+//! [ generation  | SHIELDED | IN_PLACE | KILLED | SLEEPING | TIMED_OUT | NOTIFIED | PHASE ]
 //! ```
 //!
 //! * `PHASE` is `RUNNING` (0), `PARKING` (1) or `PARKED` (2).
@@ -29,8 +29,13 @@
 //!   its timer or a kill ends it; an unpark meanwhile leaves its token set.
 //! * `KILLED` is a pending kill request, delivered at the next blocking point.
 //! * `IN_PLACE` marks a park that blocks its OS thread instead of switching to
-//!   the hub (OS threads, and green threads that block while unwinding). The
-//!   party that ends such a park wakes the OS thread instead of scheduling.
+//!   the hub (plain OS threads). The party that ends such a park wakes the OS
+//!   thread instead of scheduling. An in-place park is also shielded.
+//! * `SHIELDED` marks a park that a kill neither ends nor is delivered to: a
+//!   green thread that blocks while it is unwinding already (a destructor
+//!   that waits during a panic or a kill), where raising `GreenletExit` would
+//!   be a panic in a destructor during cleanup, which aborts the process. The
+//!   kill stays pending for the next unshielded blocking point.
 //! * `generation` counts parks. A timer carries the generation of the park
 //!   that armed it, so a stale timer can never end a later park.
 //!
@@ -38,10 +43,11 @@
 //!
 //! | method | by | from | to | returns |
 //! |---|---|---|---|---|
-//! | [`begin`] | owner | RUNNING + KILLED | RUNNING | `Ready(Killed)` |
+//! | [`begin`] (not shielded) | owner | RUNNING + KILLED | RUNNING | `Ready(Killed)` |
 //! | [`begin`] | owner | RUNNING + NOTIFIED (not sleep) | RUNNING | `Ready(Unparked)` |
 //! | [`begin`] | owner | RUNNING | PARKING, gen+1 | `Parking(gen)` |
-//! | [`begin`] (in place) | owner | RUNNING | PARKED + IN_PLACE, gen+1 | `Parking(gen)` |
+//! | [`begin`] (shielded) | owner | RUNNING | PARKING + SHIELDED, gen+1 | `Parking(gen)` |
+//! | [`begin`] (in place) | owner | RUNNING | PARKED + IN_PLACE + SHIELDED, gen+1 | `Parking(gen)` |
 //! | [`commit`] | hub, after the switch | PARKING + a pending wake | RUNNING | `Resume` |
 //! | [`commit`] | hub, after the switch | PARKING | PARKED | `Parked` |
 //! | [`unpark`] | anyone | PARKED, not SLEEPING | RUNNING | `Schedule` / `WakeInPlace` |
@@ -49,12 +55,15 @@
 //! | [`timeout`] | timer | PARKED, same gen | RUNNING + TIMED_OUT | `Schedule` / `WakeInPlace` |
 //! | [`timeout`] | timer | PARKING, same gen | + TIMED_OUT | `Nothing` |
 //! | [`timeout`] | timer | other gen, or RUNNING | unchanged | `Nothing` |
-//! | [`kill`] | anyone | PARKED, not IN_PLACE | RUNNING + KILLED | `Schedule` |
+//! | [`kill`] | anyone | PARKED, not SHIELDED | RUNNING + KILLED | `Schedule` |
 //! | [`kill`] | anyone | otherwise | + KILLED | `Nothing` |
-//! | [`resumed`] | owner, once running | RUNNING | clears TIMED_OUT (and KILLED) | the reason |
+//! | [`resumed`] | owner, once running | RUNNING | clears TIMED_OUT (and KILLED unless shielded) | the reason |
 //!
-//! A "pending wake" for [`commit`] is `KILLED`, `TIMED_OUT`, or `NOTIFIED`
-//! without `SLEEPING`. When several arrived during the switch, one ends the
+//! Every move back to `RUNNING` clears `SLEEPING`, `IN_PLACE` and `SHIELDED`:
+//! they describe one park only.
+//!
+//! A "pending wake" for [`commit`] is `KILLED` (unless `SHIELDED`),
+//! `TIMED_OUT`, or `NOTIFIED` without `SLEEPING`. When several arrived during the switch, one ends the
 //! park and the others are not lost: a kill wins and leaves a token for later;
 //! otherwise a token wins over the timer (it is consumed, `TIMED_OUT` is
 //! cleared, and the park reports an unpark). Once `PARKED`, the same holds by
@@ -70,8 +79,8 @@
 //! * [`unpark`] releases whatever the unparker wrote before calling it; the
 //!   owner's [`begin`] (consuming a token) or [`resumed`] acquires it. This
 //!   is std's guarantee for `Thread::unpark` / `park`.
-//! * In place, [`begin`] releases the OS-thread waker the owner stored just
-//!   before it, and the winning CAS acquires it.
+//! * [`begin`] releases what the owner wrote before parking (the hub it
+//!   bound itself to, a timer it armed); the winning CAS acquires it.
 //!
 //! Only the owner moves the phase out of `RUNNING`, and only [`commit`] moves
 //! it out of `PARKING`; all others only set bits or win the single
@@ -105,7 +114,10 @@ const TIMED_OUT: usize = 1 << 3;
 const SLEEPING: usize = 1 << 4;
 const KILLED: usize = 1 << 5;
 const IN_PLACE: usize = 1 << 6;
-const GEN_SHIFT: u32 = 7;
+const SHIELDED: usize = 1 << 7;
+/// The bits that describe the current park only, cleared on its way out.
+const PER_PARK: usize = PHASE | SLEEPING | IN_PLACE | SHIELDED;
+const GEN_SHIFT: u32 = 8;
 const GEN_ONE: usize = 1 << GEN_SHIFT;
 
 const COMMIT_SUCCESS: Ordering = if cfg!(grove_loom_weaken = "commit_relaxed") {
@@ -143,6 +155,18 @@ pub enum Wake {
     TimedOut,
     /// A kill request is pending: the caller must unwind.
     Killed,
+}
+
+/// How a park waits: what [`ParkState::begin`] is asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum How {
+    /// Switch off the stack to the hub; a kill ends the park.
+    Switch,
+    /// Switch off the stack; a kill neither ends the park nor is delivered
+    /// (the owner is unwinding already).
+    Shielded,
+    /// Block the OS thread on its parker (plain OS threads); shielded too.
+    InPlace,
 }
 
 /// The result of [`ParkState::begin`].
@@ -196,17 +220,21 @@ impl ParkState {
     }
 
     /// Owner: start a park. See the transition table.
-    pub fn begin(&self, mode: Mode, in_place: bool) -> Begin {
+    pub fn begin(&self, mode: Mode, how: How) -> Begin {
         let mut cur = self.word.load(Ordering::Acquire);
         loop {
             debug_assert_eq!(cur & PHASE, RUNNING, "begin while not running");
-            let (new, ready) = if cur & KILLED != 0 && !in_place {
+            let (new, ready) = if cur & KILLED != 0 && how == How::Switch {
                 (cur & !KILLED, Some(Wake::Killed))
             } else if mode == Mode::Park && cur & NOTIFIED != 0 {
                 (cur & !NOTIFIED, Some(Wake::Unparked))
             } else {
                 let gen_bits = (cur & !(GEN_ONE - 1)).wrapping_add(GEN_ONE);
-                let phase = if in_place { PARKED | IN_PLACE } else { PARKING };
+                let phase = match how {
+                    How::Switch => PARKING,
+                    How::Shielded => PARKING | SHIELDED,
+                    How::InPlace => PARKED | IN_PLACE | SHIELDED,
+                };
                 let sleep = if mode == Mode::Sleep { SLEEPING } else { 0 };
                 (gen_bits | phase | sleep | (cur & (NOTIFIED | KILLED)), None)
             };
@@ -231,18 +259,19 @@ impl ParkState {
         loop {
             debug_assert_eq!(cur & PHASE, PARKING, "commit while not parking");
             let token = cur & NOTIFIED != 0 && cur & SLEEPING == 0;
-            let (new, result) = if cur & KILLED != 0 {
+            let killed = cur & KILLED != 0 && cur & SHIELDED == 0;
+            let (new, result) = if killed {
                 // The kill ends it; a token stays for later.
-                ((cur & !(PHASE | SLEEPING)) | RUNNING, Commit::Resume)
+                ((cur & !PER_PARK) | RUNNING, Commit::Resume)
             } else if token {
                 // The unpark ends it, even if the timer fired too: its token
                 // is consumed and the park reports no timeout.
                 (
-                    (cur & !(PHASE | SLEEPING | NOTIFIED | TIMED_OUT)) | RUNNING,
+                    (cur & !(PER_PARK | NOTIFIED | TIMED_OUT)) | RUNNING,
                     Commit::Resume,
                 )
             } else if cur & TIMED_OUT != 0 {
-                ((cur & !(PHASE | SLEEPING)) | RUNNING, Commit::Resume)
+                ((cur & !PER_PARK) | RUNNING, Commit::Resume)
             } else {
                 ((cur & !PHASE) | PARKED, Commit::Parked)
             };
@@ -262,7 +291,7 @@ impl ParkState {
         loop {
             let wakes = cur & PHASE == PARKED && cur & SLEEPING == 0;
             let new = if wakes {
-                (cur & !(PHASE | IN_PLACE)) | RUNNING
+                (cur & !PER_PARK) | RUNNING
             } else {
                 cur | NOTIFIED
             };
@@ -282,10 +311,7 @@ impl ParkState {
                 return Notify::Nothing;
             }
             let (new, result) = match cur & PHASE {
-                PARKED => (
-                    (cur & !(PHASE | SLEEPING | IN_PLACE)) | RUNNING | TIMED_OUT,
-                    wake_kind(cur),
-                ),
+                PARKED => ((cur & !PER_PARK) | RUNNING | TIMED_OUT, wake_kind(cur)),
                 PARKING => (cur | TIMED_OUT, Notify::Nothing),
                 _ => return Notify::Nothing,
             };
@@ -298,14 +324,14 @@ impl ParkState {
 
     /// Anyone: request a kill, delivered at the owner's next blocking point.
     ///
-    /// An in-place park is left alone: the owner is unwinding already (or is
-    /// an OS thread, which cannot be killed), so it only records the bit.
+    /// A shielded park (its owner is unwinding already, or is an OS thread,
+    /// which cannot be killed) is left alone: the kill only records its bit.
     pub fn kill(&self) -> Notify {
         let mut cur = self.word.load(Ordering::Acquire);
         loop {
-            let wakes = cur & PHASE == PARKED && cur & IN_PLACE == 0;
+            let wakes = cur & PHASE == PARKED && cur & SHIELDED == 0;
             let new = if wakes {
-                (cur & !(PHASE | SLEEPING)) | RUNNING | KILLED
+                (cur & !PER_PARK) | RUNNING | KILLED
             } else {
                 cur | KILLED
             };
@@ -334,17 +360,17 @@ impl ParkState {
 
     /// Owner, once resumed (phase is `RUNNING` again): why did the park end?
     ///
-    /// Clears `TIMED_OUT`, and `KILLED` unless `in_place` (an in-place park
-    /// never delivers a kill: its owner is already unwinding).
-    pub fn resumed(&self, in_place: bool) -> Wake {
-        let clear = if in_place {
+    /// Clears `TIMED_OUT`, and `KILLED` unless the park was `shielded` (a
+    /// shielded park never delivers a kill: it stays pending).
+    pub fn resumed(&self, shielded: bool) -> Wake {
+        let clear = if shielded {
             TIMED_OUT
         } else {
             TIMED_OUT | KILLED
         };
         let prev = self.word.fetch_and(!clear, Ordering::AcqRel);
         debug_assert_eq!(prev & PHASE, RUNNING, "resumed while parked");
-        if !in_place && prev & KILLED != 0 {
+        if !shielded && prev & KILLED != 0 {
             Wake::Killed
         } else if prev & TIMED_OUT != 0 {
             Wake::TimedOut
@@ -365,6 +391,7 @@ impl ParkState {
     }
 
     /// Whether a kill request is pending (not yet delivered).
+    #[cfg(any(test, loom))]
     pub fn kill_pending(&self) -> bool {
         self.word.load(Ordering::Acquire) & KILLED != 0
     }
@@ -391,7 +418,7 @@ mod tests {
     use super::*;
 
     fn parking(s: &ParkState, mode: Mode) -> Gen {
-        match s.begin(mode, false) {
+        match s.begin(mode, How::Switch) {
             Begin::Parking(g) => g,
             other => panic!("expected a park, got {other:?}"),
         }
@@ -401,7 +428,10 @@ mod tests {
     fn token_before_park_is_not_lost() {
         let s = ParkState::new();
         assert_eq!(s.unpark(), Notify::Nothing);
-        assert_eq!(s.begin(Mode::Park, false), Begin::Ready(Wake::Unparked));
+        assert_eq!(
+            s.begin(Mode::Park, How::Switch),
+            Begin::Ready(Wake::Unparked)
+        );
         // The token was consumed: the next park really parks.
         parking(&s, Mode::Park);
         assert_eq!(s.commit(), Commit::Parked);
@@ -445,7 +475,10 @@ mod tests {
         assert_eq!(s.unpark(), Notify::Nothing);
         assert_eq!(s.timeout(g), Notify::Schedule);
         assert_eq!(s.resumed(false), Wake::TimedOut);
-        assert_eq!(s.begin(Mode::Park, false), Begin::Ready(Wake::Unparked));
+        assert_eq!(
+            s.begin(Mode::Park, How::Switch),
+            Begin::Ready(Wake::Unparked)
+        );
     }
 
     #[test]
@@ -466,13 +499,16 @@ mod tests {
         assert_eq!(s.commit(), Commit::Resume);
         assert_eq!(s.resumed(false), Wake::Killed);
         s.kill();
-        assert_eq!(s.begin(Mode::Sleep, false), Begin::Ready(Wake::Killed));
+        assert_eq!(
+            s.begin(Mode::Sleep, How::Switch),
+            Begin::Ready(Wake::Killed)
+        );
     }
 
     #[test]
     fn in_place_parks_report_wake_in_place_and_ignore_kill() {
         let s = ParkState::new();
-        let g = match s.begin(Mode::Park, true) {
+        let g = match s.begin(Mode::Park, How::InPlace) {
             Begin::Parking(g) => g,
             other => panic!("{other:?}"),
         };
@@ -496,6 +532,37 @@ mod tests {
         // The token was consumed by that park, not left behind.
         parking(&s, Mode::Park);
         assert_eq!(s.commit(), Commit::Parked);
+    }
+
+    #[test]
+    fn shielded_parks_keep_a_kill_pending_for_the_next_park() {
+        let s = ParkState::new();
+        s.kill();
+        // A green thread unwinding already may park although a kill waits.
+        assert!(matches!(
+            s.begin(Mode::Park, How::Shielded),
+            Begin::Parking(_)
+        ));
+        assert_eq!(s.commit(), Commit::Parked);
+        assert_eq!(s.kill(), Notify::Nothing);
+        assert_eq!(s.unpark(), Notify::Schedule);
+        assert_eq!(s.resumed(true), Wake::Unparked);
+        // A kill during a shielded switch does not end it either.
+        parking_shielded(&s);
+        assert_eq!(s.commit(), Commit::Parked);
+        assert_eq!(s.unpark(), Notify::Schedule);
+        assert_eq!(s.resumed(true), Wake::Unparked);
+        // The first unshielded park gets it.
+        assert_eq!(s.begin(Mode::Park, How::Switch), Begin::Ready(Wake::Killed));
+        assert!(!s.kill_pending());
+    }
+
+    fn parking_shielded(s: &ParkState) {
+        assert!(matches!(
+            s.begin(Mode::Park, How::Shielded),
+            Begin::Parking(_)
+        ));
+        assert_eq!(s.kill(), Notify::Nothing);
     }
 
     #[test]

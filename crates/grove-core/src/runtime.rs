@@ -1,7 +1,7 @@
 //! The runtime: its hubs, the state they share, building and shutting down.
 
 use std::fmt;
-use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -13,12 +13,15 @@ use crate::error::BuildError;
 use crate::greenlet::Greenlet;
 use crate::hub::{self, Hub};
 use crate::idle::Idle;
+use crate::inbox::Inbox;
 use crate::metrics::{Counters, HubMetrics};
 use crate::overflow;
+use crate::park::Gen;
 use crate::registry::Registry;
 use crate::spawn::Builder;
 use crate::stack::{self, StackSource};
 use crate::task::Task;
+use crate::timer::SharedTimers;
 
 /// The most hubs one runtime may have.
 ///
@@ -31,61 +34,36 @@ pub const MAX_WORKERS: usize = 1024;
 /// What every hub of a runtime can see of one hub.
 pub(crate) struct HubShared {
     pub(crate) stealer: Stealer<Arc<Task>>,
-    /// Pinned green threads of this hub, woken from elsewhere.
-    pub(crate) inbox: Injector<Arc<Task>>,
+    /// Green threads bound to this hub, woken from elsewhere (`inbox.rs`).
+    pub(crate) inbox: Inbox<Arc<Task>>,
     pub(crate) driver: Box<dyn Driver>,
-    pub(crate) sleeping: AtomicBool,
     pub(crate) counters: Counters,
 }
 
-/// The state a runtime's hubs share.
+/// The state a runtime's hubs share. Routing work to it is `wake.rs`.
 pub(crate) struct Shared {
     pub(crate) hubs: Box<[HubShared]>,
     pub(crate) injector: Injector<Arc<Task>>,
     pub(crate) idle: Idle,
     pub(crate) registry: Registry,
     pub(crate) stacks: StackSource,
+    /// Timers of parks that any hub may end: `spawn_later` green threads
+    /// not started yet, and migrating green threads.
+    pub(crate) timers: SharedTimers,
     pub(crate) spin: Duration,
+    /// Green threads spawned here migrate unless spawned `pinned`.
+    pub(crate) migrate: bool,
     pub(crate) stopping: AtomicBool,
 }
 
 impl Shared {
-    /// Work became stealable: wake one sleeping hub if none is searching.
-    pub(crate) fn notify(&self) {
-        if let Some(i) = self.idle.notify() {
-            self.hubs[i].driver.unpark();
-        }
-    }
-
-    /// Wakes pinned `task` on its hub `h`.
-    pub(crate) fn push_pinned(&self, h: usize, task: Arc<Task>) {
-        let hub = &self.hubs[h];
-        hub.inbox.push(task);
-        fence(Ordering::SeqCst);
-        if hub.sleeping.load(Ordering::SeqCst) {
-            hub.driver.unpark();
-        }
-    }
-
-    /// Queues `task` from a thread that is not one of this runtime's hubs.
-    pub(crate) fn push_remote(&self, task: Arc<Task>) {
-        match task.pinned_hub() {
-            Some(h) => self.push_pinned(h, task),
-            None => {
-                self.injector.push(task);
-                self.notify();
-            }
-        }
-    }
-
-    /// Queues a new green thread.
-    pub(crate) fn push_new(self: &Arc<Self>, task: Arc<Task>) {
-        if let Some(h) = task.pinned_hub() {
-            return self.push_pinned(h, task);
-        }
-        match hub::current_hub() {
-            Some(hub) if Arc::ptr_eq(&hub.shared, self) => hub.push_local(task),
-            _ => self.push_remote(task),
+    /// Arms a timer any hub may fire. If it is now the earliest, wakes a
+    /// sleeping hub (unless one searches), so that no hub sleeps past it:
+    /// the timer's store and `notify`'s fence pair with `Hub::sleep`'s
+    /// `go_to_sleep` fence and its read of the earliest deadline.
+    pub(crate) fn add_shared_timer(&self, deadline: Instant, task: Arc<Task>, gen: Gen) {
+        if self.timers.insert(deadline, task, gen) {
+            self.notify();
         }
     }
 }
@@ -270,6 +248,7 @@ pub struct RuntimeBuilder {
     spin: Duration,
     thread_name: String,
     driver: Option<DriverFactory>,
+    migrate: bool,
 }
 
 impl fmt::Debug for RuntimeBuilder {
@@ -279,6 +258,7 @@ impl fmt::Debug for RuntimeBuilder {
             .field("stack_size", &self.stack_size)
             .field("guard_pages", &self.guard_pages)
             .field("spin", &self.spin)
+            .field("migrate", &self.migrate)
             .finish_non_exhaustive()
     }
 }
@@ -292,6 +272,7 @@ impl Default for RuntimeBuilder {
             spin: Duration::from_micros(50),
             thread_name: "grove-hub".to_string(),
             driver: None,
+            migrate: false,
         }
     }
 }
@@ -381,6 +362,36 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Lets every green thread spawned on this runtime move to another hub
+    /// at any blocking point, as [`Builder::allow_migration`] does for one,
+    /// except those spawned with [`Builder::pinned`] or [`Builder::hub`].
+    /// Default: off (a started green thread keeps the OS thread it started
+    /// on).
+    ///
+    /// # Safety
+    ///
+    /// The caller promises for *every* green thread spawned on this runtime
+    /// what [`Builder::allow_migration`] asks of one: no OS-thread-bound state
+    /// (a `thread_local!` or a reference into one, values derived from one
+    /// such as `std::io::stdout().lock()` or a tokio `EnterGuard`, any
+    /// `!Send` guard such as `std::sync::MutexGuard`) is live in any of its
+    /// frames across a blocking point, in its own code or in any library it
+    /// calls. Breaking that promise is undefined behaviour.
+    ///
+    /// ```
+    /// // SAFETY: these green threads only compute and sleep; they hold no
+    /// // thread-local state across a blocking point.
+    /// let rt = unsafe { grove_core::Runtime::builder().allow_migration() }
+    ///     .workers(2)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(|| { grove_core::yield_now(); 1 }), 1);
+    /// ```
+    pub unsafe fn allow_migration(mut self) -> Self {
+        self.migrate = true;
+        self
+    }
+
     /// Starts the hubs.
     ///
     /// ```
@@ -407,12 +418,11 @@ impl RuntimeBuilder {
             .enumerate()
             .map(|(i, w)| HubShared {
                 stealer: w.stealer(),
-                inbox: Injector::new(),
+                inbox: Inbox::new(),
                 driver: match &drivers {
                     Some(f) => f(i),
                     None => Box::new(ThreadParker::new()),
                 },
-                sleeping: AtomicBool::new(false),
                 counters: Counters::default(),
             })
             .collect();
@@ -422,7 +432,9 @@ impl RuntimeBuilder {
             idle: Idle::new(self.workers),
             registry: Registry::new(),
             stacks: StackSource::new(self.guard_pages, stack_size),
+            timers: SharedTimers::new(),
             spin: self.spin,
+            migrate: self.migrate,
             stopping: AtomicBool::new(false),
         });
         let mut rt = Runtime {
@@ -594,7 +606,7 @@ impl Runtime {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         for task in shared.registry.close() {
             let n = task.state.kill();
-            hub::wake(task, n);
+            crate::wake::wake(task, n);
         }
         let drained = shared.registry.wait_drained(deadline);
         shared.stopping.store(true, Ordering::SeqCst);

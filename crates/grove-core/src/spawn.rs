@@ -7,15 +7,20 @@ use std::time::{Duration, Instant};
 use crate::completion::Completion;
 use crate::error::{Error, GreenletExit};
 use crate::greenlet::{Greenlet, Packet};
-use crate::runtime::Handle;
+use crate::park::{Begin, Commit, How, Mode};
+use crate::runtime::{Handle, Shared};
 use crate::stack::{self, SpawnError};
-use crate::task::{Task, PIN_ON_START};
+use crate::task::{Placement, Task};
 
+/// Where the builder was told the green thread may run.
 #[derive(Clone, Copy, Debug)]
 enum Pin {
-    No,
+    /// The runtime's default: bind on start, or migrate on a runtime that
+    /// allows migration.
+    Default,
     OnStart,
     Hub(usize),
+    Migrate,
 }
 
 /// Configures a green thread before spawning it, like `std::thread::Builder`.
@@ -58,7 +63,7 @@ impl Builder {
         Builder {
             name: None,
             stack_size: None,
-            pin: Pin::No,
+            pin: Pin::Default,
             delay: None,
         }
     }
@@ -86,8 +91,10 @@ impl Builder {
         self
     }
 
-    /// Pins the green thread to the hub it starts on: it never migrates, so
-    /// OS-thread-local state stays put under it.
+    /// Pins the green thread to the hub it starts on. That is every green
+    /// thread's default; `pinned` keeps it so on a runtime that allows
+    /// migration ([`RuntimeBuilder::allow_migration`](crate::RuntimeBuilder::allow_migration)),
+    /// and undoes [`allow_migration`](Builder::allow_migration).
     ///
     /// ```
     /// let g = grove_core::Builder::new()
@@ -105,7 +112,8 @@ impl Builder {
         self
     }
 
-    /// Pins the green thread to hub `index` (see [`Builder::pinned`]).
+    /// Pins the green thread to hub `index` from spawn on: no other hub
+    /// starts it, and it never leaves (see [`Builder::pinned`]).
     ///
     /// ```
     /// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
@@ -114,6 +122,53 @@ impl Builder {
     /// ```
     pub fn hub(mut self, index: usize) -> Builder {
         self.pin = Pin::Hub(index);
+        self
+    }
+
+    /// Lets the green thread move to another hub (another OS thread) at any
+    /// blocking point, as work stealing sees fit, instead of keeping the OS
+    /// thread it started on. This buys balance for long-lived green threads
+    /// that started on one hub and then compute; it costs the guarantee that
+    /// makes OS-thread-bound state safe.
+    ///
+    /// # Safety
+    ///
+    /// The caller promises that no OS-thread-bound state is live in any of
+    /// the green thread's frames across a blocking point (`park`, `sleep`,
+    /// `yield_now`, a `join`, any wait of grove-sync or grove-io), in its own
+    /// code or in any library it calls:
+    /// - no `thread_local!` value, reference into one, or address taken from
+    ///   one (the compiler may compute a thread-local's address once per
+    ///   function and reuse it after the green thread has moved, so the code
+    ///   would go on using the previous OS thread's slot, racing with the
+    ///   green threads that run there);
+    /// - no value derived from one, such as `std::io::stdout().lock()`,
+    ///   `rand::thread_rng()`, a `tracing` span guard, or a tokio
+    ///   `EnterGuard`;
+    /// - no `!Send` guard, such as a `std::sync::MutexGuard` (unlocking a
+    ///   mutex from another OS thread than the one that locked it is
+    ///   undefined behaviour for the OS's locks).
+    ///
+    /// Breaking the promise is undefined behaviour: data races on another
+    /// thread's thread-locals, locks unlocked by the wrong thread. grove keeps
+    /// one case safe on its own: a migrating green thread that blocks while
+    /// unwinding binds itself to its hub for the rest of its life, since std's
+    /// panic count is per OS thread.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// // SAFETY: the closure computes and sleeps; it holds no thread-local
+    /// // state, reference or guard across the sleep.
+    /// let g = unsafe { grove_core::Builder::new().allow_migration() }
+    ///     .spawn(|| {
+    ///         grove_core::sleep(Duration::from_millis(1));
+    ///         (0..1000u64).sum::<u64>()
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(g.join().unwrap(), 499_500);
+    /// ```
+    pub unsafe fn allow_migration(mut self) -> Builder {
+        self.pin = Pin::Migrate;
         self
     }
 
@@ -163,10 +218,11 @@ impl Builder {
             Some(s) => stack::validate_size(s)?,
             None => shared.stacks.default_size(),
         };
-        let pin = match self.pin {
-            Pin::No => None,
-            Pin::OnStart => Some(PIN_ON_START),
-            Pin::Hub(i) if i < shared.hubs.len() => Some(i),
+        let placement = match self.pin {
+            Pin::Default if shared.migrate => Placement::Migrate,
+            Pin::Default | Pin::OnStart => Placement::BindOnStart,
+            Pin::Migrate => Placement::Migrate,
+            Pin::Hub(i) if i < shared.hubs.len() => Placement::Hub(i),
             Pin::Hub(index) => {
                 return Err(SpawnError::NoSuchHub {
                     index,
@@ -179,7 +235,9 @@ impl Builder {
         let main = Box::new(move |cancel: Option<Error>| {
             let outcome = match cancel {
                 Some(e) => {
-                    drop(f);
+                    // Never run: its captures drop here, and a panicking
+                    // `Drop` among them is contained like any other panic.
+                    let _ = catch_unwind(AssertUnwindSafe(move || drop(f)));
                     Err(e)
                 }
                 None => match catch_unwind(AssertUnwindSafe(f)) {
@@ -195,13 +253,34 @@ impl Builder {
             shared.clone(),
             self.name,
             stack_size,
-            pin,
-            start_at,
+            placement,
             main,
         ));
         shared.registry.insert(&task)?;
-        shared.push_new(task.clone());
+        match start_at {
+            Some(at) if at > Instant::now() => delay_start(shared, task.clone(), at),
+            _ => crate::wake::push_new(shared, task.clone()),
+        }
         Ok(Greenlet::new(task, packet))
+    }
+}
+
+/// A `spawn_later` green thread: parked, not started, on the runtime's shared
+/// timers, so that whichever hub is free starts it when it is due, and a kill
+/// before then ends it at once. The spawner owns the new task's park word
+/// until the park is committed (nobody else has it yet but the registry,
+/// whose shutdown may kill it at any point, which the word handles).
+fn delay_start(shared: &Arc<Shared>, task: Arc<Task>, at: Instant) {
+    match task.state.begin(Mode::Sleep, How::Switch) {
+        Begin::Parking(gen) => match task.state.commit() {
+            Commit::Parked => shared.add_shared_timer(at, task, gen),
+            Commit::Resume => crate::wake::push_new(shared, task),
+        },
+        Begin::Ready(_) => {
+            // Killed already: put the kill back for its start to see.
+            let _ = task.state.kill();
+            crate::wake::push_new(shared, task);
+        }
     }
 }
 

@@ -12,10 +12,13 @@
 //! * **Unguarded** (`RuntimeBuilder::guard_pages(false)`): stacks are carved
 //!   from slabs of [`SLAB_STACKS`] stacks, one mapping per slab, so a million
 //!   stacks need about 16,000 mappings. Without guard pages an overflow is
-//!   caught after the fact: the hub checks a canary in each stack's lowest
-//!   page every time the green thread switches back to it, and a clobbered
-//!   canary aborts with the same report. The canary is "the lowest page still
-//!   reads as zero" (see `CANARY_WORDS`), which commits no memory.
+//!   caught after the fact: below each stack's usable range lies one more
+//!   page, its *canary page*, which nothing touches unless the stack
+//!   overflows; the hub asks the kernel (`mincore`) whether that page is
+//!   resident every time the green thread switches back, and a touched
+//!   canary page aborts with the same report. Checking residency rather
+//!   than contents catches a frame that writes zeros too, and never reading
+//!   the page keeps it from costing memory.
 //!
 //! Either way pages are only committed when touched (`MAP_NORESERVE`), so an
 //! idle green thread costs the few pages its frames use, not its stack size.
@@ -64,13 +67,6 @@ pub const MAX_STACK: usize = 1 << 30;
 /// assert_eq!(grove_core::DEFAULT_STACK, 128 * 1024);
 /// ```
 pub const DEFAULT_STACK: usize = 128 * 1024;
-
-/// Byte offsets, within an unguarded stack's lowest page, of the words that
-/// must still read as zero. The page is never written unless the stack
-/// overflows, and reading an untouched anonymous page maps the kernel's
-/// shared zero page, so this canary costs no memory (a written canary would
-/// commit one page per stack).
-const CANARY_WORDS: [usize; 6] = [0, 512, 1024, 2048, 3072, 4096 - 8];
 
 /// Why a green thread could not be spawned or started.
 #[derive(Debug)]
@@ -168,8 +164,9 @@ pub(crate) fn page_size() -> usize {
     }
 }
 
-/// One green-thread stack: `[bottom, bottom + size)` is usable; in guarded
-/// mode the page below `bottom` is `PROT_NONE`.
+/// One green-thread stack: `[bottom, bottom + size)` is usable; the page
+/// below `bottom` is `PROT_NONE` in guarded mode, and the canary page
+/// otherwise.
 ///
 /// It has no `Drop`: only [`StackSource`] releases a stack, and only that of
 /// a finished green thread. A stack dropped any other way (its green thread
@@ -217,16 +214,18 @@ impl Stack {
     }
 
     /// Whether the canary is intact (always true for guarded stacks): the
-    /// sampled words of the lowest page are still zero.
+    /// canary page below the usable range has never been touched, read or
+    /// written, so the kernel has no page for it.
     pub fn canary_ok(&self) -> bool {
         if self.kind == Kind::Guarded {
             return true;
         }
-        CANARY_WORDS.iter().all(|&off| {
-            // SAFETY: `off` lies in the stack's lowest page, which is mapped,
-            // and every offset is 8-byte aligned.
-            unsafe { ptr::read_volatile(self.bottom.add(off) as *const u64) == 0 }
-        })
+        let page = page_size();
+        let mut resident = 0u8;
+        // SAFETY: the canary page is page-aligned, mapped, and ours; mincore
+        // writes one byte per page into `resident`, and we ask for one page.
+        let r = unsafe { libc::mincore(self.bottom.sub(page).cast(), page, &mut resident) };
+        r != 0 || resident & 1 == 0
     }
 
     /// The stack in the form the `context` crate switches onto.
@@ -355,8 +354,9 @@ impl StackSource {
                 kind: Kind::Slab,
             }
         } else {
+            let page = page_size();
             Stack {
-                bottom: map(size)?,
+                bottom: map(size + page)?.wrapping_add(page),
                 size,
                 kind: Kind::Single,
             }
@@ -369,13 +369,16 @@ impl StackSource {
         if let Some(p) = slabs.free.pop() {
             return Ok(p as *mut u8);
         }
-        let len = self.default_size * SLAB_STACKS;
+        // Each stack is its canary page and then its usable range.
+        let page = page_size();
+        let stride = self.default_size + page;
+        let len = stride * SLAB_STACKS;
         let base = map(len)? as usize;
         slabs.mapped.push((base, len));
         slabs
             .free
-            .extend((1..SLAB_STACKS).map(|i| base + i * self.default_size));
-        Ok(base as *mut u8)
+            .extend((1..SLAB_STACKS).map(|i| base + i * stride + page));
+        Ok((base + page) as *mut u8)
     }
 
     fn free(&self, stack: Stack) {
@@ -384,7 +387,10 @@ impl StackSource {
                 let page = page_size();
                 unmap(stack.bottom.wrapping_sub(page), stack.size + page);
             }
-            Kind::Single => unmap(stack.bottom, stack.size),
+            Kind::Single => {
+                let page = page_size();
+                unmap(stack.bottom.wrapping_sub(page), stack.size + page)
+            }
             Kind::Slab => {
                 // Give the pages back but keep the address range (no new mapping).
                 // SAFETY: the stack is finished; nothing lives on it.
@@ -473,9 +479,25 @@ mod tests {
             let s = pool.take(&src, DEFAULT_STACK).unwrap();
             assert_eq!(s.bottom(), addr, "pooled stack is reused");
             if !guarded {
+                // The whole usable range is usable: touching its lowest
+                // byte is no overflow.
                 // SAFETY: the stack is ours and unused.
-                unsafe { ptr::write_volatile(s.bottom().add(512) as *mut u64, 0xdead) };
+                unsafe { ptr::write_volatile(s.bottom(), 1) };
+                assert!(s.canary_ok());
+                // Zeros written below it are caught, like any other value.
+                // SAFETY: the canary page is mapped and ours.
+                unsafe { ptr::write_volatile(s.bottom().sub(page_size()).add(512) as *mut u64, 0) };
                 assert!(!s.canary_ok());
+                // SAFETY: as above; release the page again so the pooled
+                // stack is clean for the next take.
+                unsafe {
+                    libc::madvise(
+                        s.bottom().sub(page_size()).cast(),
+                        page_size(),
+                        libc::MADV_DONTNEED,
+                    )
+                };
+                assert!(s.canary_ok());
             }
             pool.give(&src, s);
             pool.drain(&src);

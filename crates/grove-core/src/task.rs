@@ -1,40 +1,61 @@
-//! A green thread's shared record: identity, park state, and the execution
-//! state that only its current owner may touch.
+//! A green thread's shared record: identity, park state, its home hub, and
+//! the execution state that only its current owner may touch.
+//!
+//! # Affinity: a started green thread keeps its OS thread
+//!
+//! Rust code, and the compiler, assume that a function runs on one OS thread
+//! from entry to return: a `thread_local!`'s address may be computed once and
+//! reused after a call that switches stacks, `!Send` guards (a `MutexGuard`,
+//! `stdout().lock()`, a tokio `EnterGuard`) stay tied to the thread that made
+//! them, and std's panic count is per OS thread. No check at a switch can
+//! make moving a suspended green thread sound, because the stale address may
+//! sit in any frame. So a green thread may move only before its first run
+//! (it has no frames yet): `home` is empty until a hub starts it, and that
+//! hub becomes its home for good. Every wake of a started green thread goes
+//! to its home (`wake.rs`).
+//!
+//! The exception is a green thread that opted into migration
+//! (`Builder::allow_migration`, `RuntimeBuilder::allow_migration`, both
+//! `unsafe`): its `home` stays empty while it runs normally, so any hub may
+//! resume it, until it blocks while unwinding, which binds it where it is
+//! (std's panic count must go down on the thread where it went up).
 //!
 //! # Who touches what
 //!
 //! * `state` is the park word (`park.rs`): any thread, atomically.
+//! * `home` is written once, by the hub that starts the task (or at spawn
+//!   for `Builder::hub`), or by the running green thread itself when a
+//!   migrating green thread binds itself; always before the park transition
+//!   that publishes the task to wakers, so a waker that won `PARKED ->
+//!   RUNNING` (an acquire) reads it with a relaxed load. `started` likewise.
 //! * `exec` (saved context, stack, the closure not yet run) belongs to the one
 //!   hub that holds the task: the hub that popped it from a queue, from that
 //!   moment until it commits a park, yields it, or finishes it. The park state
 //!   machine guarantees there is exactly one such hub at a time, and its
-//!   `AcqRel` transitions carry `exec` from one owner to the next.
+//!   `AcqRel` transitions carry `exec` from one owner to the next. For a
+//!   started bound green thread that hub is always its home.
 //! * `locals` (green-thread-local values) belongs to the running green thread.
-//! * `inplace` is written by the green thread before an in-place park and read
-//!   by the one party that wins the `PARKED -> RUNNING` transition of that park.
+//! * `unwinding` is written and read by the running green thread only (it is
+//!   atomic so that the record stays `Sync` without another `unsafe`).
 
 use std::any::Any;
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use context::Context;
 
-use crate::driver::Driver;
 use crate::error::Error;
 use crate::park::ParkState;
 use crate::runtime::Shared;
 use crate::stack::Stack;
-use crate::thread::OsThread;
 
 /// The closure a task runs: `None` to run the user's function, `Some(err)` to
 /// complete without running it (killed or unable to start).
 pub(crate) type Main = Box<dyn FnOnce(Option<Error>) + Send>;
 
-const UNPINNED: usize = usize::MAX;
-/// Pin to whichever hub first runs the task.
-pub(crate) const PIN_ON_START: usize = usize::MAX - 1;
+/// `home` of a task no hub has claimed: not started, or migrating.
+const UNBOUND: usize = usize::MAX;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -48,7 +69,18 @@ pub(crate) struct Exec {
     pub(crate) context: Option<Context>,
     pub(crate) stack: Option<Stack>,
     pub(crate) main: Option<Main>,
-    pub(crate) started: bool,
+}
+
+/// Where a task may run, decided at spawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Any hub until it starts; then only the hub that started it.
+    BindOnStart,
+    /// Only hub `i`, from spawn on.
+    Hub(usize),
+    /// Any hub at any blocking point (the `unsafe` opt-in), until it blocks
+    /// while unwinding.
+    Migrate,
 }
 
 pub(crate) struct Task {
@@ -57,12 +89,13 @@ pub(crate) struct Task {
     pub(crate) state: ParkState,
     pub(crate) shared: Arc<Shared>,
     pub(crate) stack_size: usize,
-    pub(crate) start_at: Option<Instant>,
-    pin: AtomicUsize,
+    pub(crate) migrate: bool,
+    home: AtomicUsize,
+    started: AtomicBool,
+    unwinding: AtomicBool,
     pub(crate) slot: AtomicUsize,
     exec: UnsafeCell<Exec>,
     locals: UnsafeCell<Vec<(usize, Box<dyn Any + Send>)>>,
-    inplace: UnsafeCell<Option<Arc<OsThread>>>,
 }
 
 // SAFETY: the UnsafeCell fields follow the ownership rules in the module
@@ -76,43 +109,71 @@ impl Task {
         shared: Arc<Shared>,
         name: Option<String>,
         stack_size: usize,
-        pin: Option<usize>,
-        start_at: Option<Instant>,
+        placement: Placement,
         main: Main,
     ) -> Task {
+        let home = match placement {
+            Placement::Hub(i) => i,
+            Placement::BindOnStart | Placement::Migrate => UNBOUND,
+        };
         Task {
             id: next_id(),
             name: name.map(String::into_boxed_str),
             state: ParkState::new(),
             shared,
             stack_size,
-            start_at,
-            pin: AtomicUsize::new(pin.unwrap_or(UNPINNED)),
+            migrate: placement == Placement::Migrate,
+            home: AtomicUsize::new(home),
+            started: AtomicBool::new(false),
+            unwinding: AtomicBool::new(false),
             slot: AtomicUsize::new(usize::MAX),
             exec: UnsafeCell::new(Exec {
                 context: None,
                 stack: None,
                 main: Some(main),
-                started: false,
             }),
             locals: UnsafeCell::new(Vec::new()),
-            inplace: UnsafeCell::new(None),
         }
     }
 
-    /// The hub this task may only run on, if it is pinned.
-    pub(crate) fn pinned_hub(&self) -> Option<usize> {
-        match self.pin.load(Ordering::Relaxed) {
-            UNPINNED | PIN_ON_START => None,
+    /// The only hub this task may run on, if it has one (see the module docs).
+    pub(crate) fn home(&self) -> Option<usize> {
+        match self.home.load(Ordering::Relaxed) {
+            UNBOUND => None,
             h => Some(h),
         }
     }
 
-    /// At first run: a task that asked to be pinned on start is pinned here.
-    pub(crate) fn pin_on_start(&self, hub: usize) {
-        let _ = self
-            .pin
-            .compare_exchange(PIN_ON_START, hub, Ordering::Relaxed, Ordering::Relaxed);
+    /// Whether a hub has started it.
+    pub(crate) fn started(&self) -> bool {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    /// The hub `hub` starts the task: unless it migrates, `hub` becomes its
+    /// home. Called once, by the owning hub, before the first switch in.
+    pub(crate) fn start_on(&self, hub: usize) {
+        self.started.store(true, Ordering::Relaxed);
+        if !self.migrate {
+            let _ = self
+                .home
+                .compare_exchange(UNBOUND, hub, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
+
+    /// The running green thread binds itself to `hub` (a migrating green
+    /// thread that blocks while unwinding). Before its park begins.
+    pub(crate) fn bind(&self, hub: usize) {
+        self.home.store(hub, Ordering::Relaxed);
+    }
+
+    /// The running green thread records whether it blocks while unwinding.
+    pub(crate) fn set_unwinding(&self, on: bool) {
+        self.unwinding.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether it last blocked while unwinding (see `thread::block`).
+    pub(crate) fn unwinding(&self) -> bool {
+        self.unwinding.load(Ordering::Relaxed)
     }
 
     /// The owning hub's view of the execution state.
@@ -135,25 +196,5 @@ impl Task {
     pub(crate) unsafe fn locals(&self) -> &mut Vec<(usize, Box<dyn Any + Send>)> {
         // SAFETY: exclusivity is the caller's contract.
         unsafe { &mut *self.locals.get() }
-    }
-
-    /// Green thread, just before an in-place park: who to wake.
-    ///
-    /// # Safety
-    /// Only the running green thread may call this, before `ParkState::begin`.
-    pub(crate) unsafe fn set_inplace_waker(&self, os: Arc<OsThread>) {
-        // SAFETY: nobody reads the cell until a party wins the transition out
-        // of the park that follows, which `begin`'s release publishes to it.
-        unsafe { *self.inplace.get() = Some(os) }
-    }
-
-    /// The winner of an in-place park's `PARKED -> RUNNING` wakes its OS thread.
-    pub(crate) fn wake_in_place(&self) {
-        // SAFETY: the caller won the CAS that ends the in-place park, which
-        // acquired the write made before `begin`; the owner does not write the
-        // cell again until it parks in place again, after it has resumed.
-        if let Some(os) = unsafe { (*self.inplace.get()).as_ref() } {
-            os.parker.unpark();
-        }
     }
 }

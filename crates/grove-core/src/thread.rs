@@ -6,10 +6,21 @@
 //! through the same park state machine (`park.rs`) and a per-thread parker.
 //!
 //! A green thread that blocks while it is unwinding (a destructor running
-//! during a panic or a kill) blocks *in place*: it does not switch, because
-//! Rust's panic bookkeeping is per OS thread and must not be carried to
-//! another hub or seen by another green thread. Its hub's OS thread waits
-//! meanwhile; the hub's queued green threads can be stolen by other hubs.
+//! during a panic or a kill) parks like any other: it switches to its hub,
+//! which goes on running other green threads, firing timers and polling its
+//! reactor. Its unwinding never leaves its OS thread (a started green thread
+//! keeps its hub, and a migrating one binds itself there first), so std's
+//! per-thread panic count goes up and down on one thread. The park is
+//! *shielded*: a kill neither ends it nor is raised from it, since raising
+//! inside a destructor during cleanup would abort the process; the kill
+//! stays pending for the next blocking point outside cleanup.
+//!
+//! What the other green threads of that hub see meanwhile: std keeps the
+//! panic count per OS thread, so while one green thread is parked
+//! mid-unwind, `std::thread::panicking()` is true in every other green
+//! thread that runs on the same hub (and a `std::sync::MutexGuard` dropped
+//! there poisons its mutex). grove cannot change std's count; it decides
+//! for itself with [`block`]'s rule below.
 
 use std::fmt;
 use std::num::NonZeroU64;
@@ -19,7 +30,8 @@ use std::time::{Duration, Instant};
 use crate::driver::{Driver, ThreadParker};
 use crate::error::GreenletExit;
 use crate::hub::{self, current_task};
-use crate::park::{Begin, Mode, Notify, ParkState, Wake};
+use crate::park::{Begin, How, Mode, Notify, ParkState, Wake};
+use crate::switch::{switch_out, PARK, YIELD};
 use crate::task::{next_id, Task};
 
 /// A unique identifier for a green thread or an OS thread seen by grove.
@@ -175,7 +187,7 @@ impl Thread {
     /// ```
     pub fn unpark(&self) {
         match &self.inner {
-            Inner::Green(task) => hub::wake(task.clone(), task.state.unpark()),
+            Inner::Green(task) => crate::wake::wake(task.clone(), task.state.unpark()),
             Inner::Os(os) => {
                 if os.state.unpark() == Notify::WakeInPlace {
                     os.parker.unpark();
@@ -211,8 +223,8 @@ pub fn current() -> Thread {
 }
 
 /// The index of the hub the calling green thread runs on (`None` on an OS
-/// thread that is not a hub). It can change at any blocking point unless the
-/// green thread is pinned.
+/// thread that is not a hub). It never changes once a green thread has
+/// started, unless it migrates ([`Builder::allow_migration`](crate::Builder::allow_migration)).
 ///
 /// ```
 /// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
@@ -228,13 +240,7 @@ pub fn hub_index() -> Option<usize> {
 /// state machine. The single place where every kind of park happens.
 pub(crate) fn block(mode: Mode, deadline: Option<Instant>) -> Wake {
     match current_task() {
-        Some(task) if !std::thread::panicking() => block_green(task, mode, deadline),
-        Some(task) => {
-            let os = os_thread();
-            // SAFETY: we are the running green thread, about to `begin`.
-            unsafe { task.set_inplace_waker(os.clone()) };
-            block_in_place(&task.state, &os.parker, mode, deadline)
-        }
+        Some(task) => block_green(task, mode, deadline),
         None => {
             let os = os_thread();
             block_in_place(&os.state, &os.parker, mode, deadline)
@@ -242,8 +248,35 @@ pub(crate) fn block(mode: Mode, deadline: Option<Instant>) -> Wake {
     }
 }
 
+/// The calling green thread is about to block or yield: records whether it
+/// is unwinding, binds it to its hub if it is (a migrating green thread must
+/// finish unwinding on the OS thread where std counted its panic), and
+/// returns whether the park must be shielded from kills.
+///
+/// grove's rule for "unwinding" is `std::thread::panicking()` read here,
+/// per blocking point, and remembered per green thread. It is exact unless
+/// another green thread of the same hub is parked mid-unwind at this moment
+/// (std's count is per OS thread): then this green thread is treated as
+/// unwinding too, which only delays a kill to its next blocking point; it
+/// never raises a kill inside a destructor during cleanup.
+fn enter_block(task: &Task) -> bool {
+    let unwinding = std::thread::panicking();
+    task.set_unwinding(unwinding);
+    if unwinding && task.home().is_none() {
+        if let Some(hub) = hub::current_hub() {
+            task.bind(hub.index);
+        }
+    }
+    unwinding
+}
+
 fn block_green(task: &Task, mode: Mode, deadline: Option<Instant>) -> Wake {
-    let gen = match task.state.begin(mode, false) {
+    let how = if enter_block(task) {
+        How::Shielded
+    } else {
+        How::Switch
+    };
+    let gen = match task.state.begin(mode, how) {
         Begin::Ready(w) => return w,
         Begin::Parking(g) => g,
     };
@@ -254,12 +287,13 @@ fn block_green(task: &Task, mode: Mode, deadline: Option<Instant>) -> Wake {
             Arc::increment_strong_count(p);
             Arc::from_raw(p)
         };
-        if let Some(h) = hub::current_hub() {
-            h.add_timer(d, arc, gen);
+        match hub::current_hub() {
+            Some(h) if task.home() == Some(h.index) => h.add_timer(d, arc, gen),
+            _ => task.shared.add_shared_timer(d, arc, gen),
         }
     }
-    hub::switch_out(hub::PARK);
-    task.state.resumed(false)
+    switch_out(PARK);
+    task.state.resumed(task.unwinding())
 }
 
 fn block_in_place(
@@ -268,7 +302,7 @@ fn block_in_place(
     mode: Mode,
     deadline: Option<Instant>,
 ) -> Wake {
-    let gen = match state.begin(mode, true) {
+    let gen = match state.begin(mode, How::InPlace) {
         Begin::Ready(w) => return w,
         Begin::Parking(g) => g,
     };
@@ -396,12 +430,12 @@ pub fn sleep(dur: Duration) {
 /// ```
 pub fn yield_now() {
     match current_task() {
-        Some(task) if !std::thread::panicking() => {
-            if task.state.take_kill() {
+        Some(task) => {
+            if !enter_block(task) && task.state.take_kill() {
                 raise_kill();
             }
-            hub::switch_out(hub::YIELD);
+            switch_out(YIELD);
         }
-        _ => std::thread::yield_now(),
+        None => std::thread::yield_now(),
     }
 }

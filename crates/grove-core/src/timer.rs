@@ -1,4 +1,8 @@
-//! A hub's timers: a binary heap of deadlines, each ending one park.
+//! Timers: a binary heap of deadlines, each ending one park. Each hub has
+//! one for the parks of green threads bound to it ([`Timers`], touched by
+//! that hub only); the runtime has one any hub may fire ([`SharedTimers`])
+//! for parks of green threads that are not bound (`spawn_later` before the
+//! start, migrating green threads), so that a busy hub never holds them.
 //!
 //! Every entry names a green thread and the generation of the park that armed
 //! it (see `park.rs`). Firing an entry calls `ParkState::timeout(gen)`, which
@@ -9,8 +13,9 @@
 
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
 
 use crate::park::Gen;
 use crate::task::Task;
@@ -87,4 +92,74 @@ impl Timers {
     pub(crate) fn clear(&mut self) {
         self.heap.clear();
     }
+}
+
+/// Timers any hub of a runtime may fire: a [`Timers`] heap under a mutex,
+/// with its earliest deadline readable without the lock.
+///
+/// `next` holds the earliest deadline as nanoseconds since `epoch` (or
+/// [`NONE`]); it is written under the lock, with `SeqCst`, and read by hubs
+/// on every turn (a plain load when it is `NONE`) and before they sleep.
+pub(crate) struct SharedTimers {
+    heap: Mutex<Timers>,
+    next: AtomicU64,
+    epoch: Instant,
+}
+
+const NONE: u64 = u64::MAX;
+
+impl SharedTimers {
+    pub(crate) fn new() -> Self {
+        SharedTimers {
+            heap: Mutex::new(Timers::default()),
+            next: AtomicU64::new(NONE),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn encode(&self, t: Option<Instant>) -> u64 {
+        match t {
+            None => NONE,
+            Some(t) => {
+                let nanos = t.saturating_duration_since(self.epoch).as_nanos();
+                u64::try_from(nanos).unwrap_or(NONE - 1).min(NONE - 1)
+            }
+        }
+    }
+
+    /// Arms a timer. Returns true if it is now the earliest.
+    pub(crate) fn insert(&self, deadline: Instant, task: Arc<Task>, gen: Gen) -> bool {
+        let mut heap = lock(&self.heap);
+        heap.insert(deadline, task, gen);
+        let next = self.encode(heap.next_deadline());
+        self.next.store(next, Ordering::SeqCst);
+        next == self.encode(Some(deadline))
+    }
+
+    /// The earliest deadline, if any (without taking the lock).
+    pub(crate) fn due_hint(&self) -> Option<Instant> {
+        match self.next.load(Ordering::SeqCst) {
+            NONE => None,
+            n => Some(self.epoch + Duration::from_nanos(n)),
+        }
+    }
+
+    /// Pops every entry due at `now` into `out`, unless another hub is
+    /// firing them right now.
+    pub(crate) fn fire_due(&self, now: Instant, out: &mut Vec<(Arc<Task>, Gen)>) {
+        let mut heap = match self.heap.try_lock() {
+            Ok(heap) => heap,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
+        heap.fire_due(now, |task, gen| out.push((task, gen)));
+        self.next
+            .store(self.encode(heap.next_deadline()), Ordering::SeqCst);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Only grove's own code runs under this lock: poisoning cannot happen
+    // mid-update, and a poisoned lock still guards a sound heap.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -4,7 +4,7 @@
 //! see docs/verification.md for bounds and the weakened builds that must fail.
 #![cfg(loom)]
 
-use grove_core::park::{Begin, Commit, Mode, Notify, ParkState, Wake};
+use grove_core::park::{Begin, Commit, How, Mode, Notify, ParkState, Wake};
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
@@ -33,7 +33,7 @@ impl Saved {
 /// The green thread and its hub: begin, switch (save), commit. Returns
 /// true if it resumed itself (returned at once, or commit said Resume).
 fn park_and_commit(state: &ParkState, saved: &Saved, mode: Mode) -> bool {
-    match state.begin(mode, false) {
+    match state.begin(mode, How::Switch) {
         Begin::Ready(_) => true,
         Begin::Parking(_) => {
             saved.save(1);
@@ -117,7 +117,7 @@ fn kill_races_unpark_schedules_once_and_keeps_the_kill() {
         // Parked with Sleep, so only the kill could end it... or a Park that
         // either may end. Use Park: both racers can win.
         let mut reported = false;
-        match state.begin(Mode::Park, false) {
+        match state.begin(Mode::Park, How::Switch) {
             Begin::Ready(w) => {
                 resumes.fetch_add(1, Ordering::SeqCst);
                 reported = w == Wake::Killed;
@@ -153,7 +153,7 @@ fn timeout_races_unpark_one_outcome() {
         let state = Arc::new(ParkState::new());
         let saved = Arc::new(Saved::new());
         let resumes = Arc::new(AtomicUsize::new(0));
-        let gen = match state.begin(Mode::Park, false) {
+        let gen = match state.begin(Mode::Park, How::Switch) {
             Begin::Parking(g) => g,
             Begin::Ready(w) => panic!("fresh state returned {w:?}"),
         };
@@ -168,7 +168,7 @@ fn timeout_races_unpark_one_outcome() {
         unparker.join().unwrap();
         assert_eq!(resumes.load(Ordering::SeqCst), 1);
         let outcome = state.resumed(false);
-        let token_left = state.begin(Mode::Park, false) == Begin::Ready(Wake::Unparked);
+        let token_left = state.begin(Mode::Park, How::Switch) == Begin::Ready(Wake::Unparked);
         match outcome {
             Wake::TimedOut => assert!(token_left, "timed out and lost the unpark's token"),
             Wake::Unparked => assert!(!token_left, "both the unpark and a token"),
@@ -190,7 +190,7 @@ fn in_place_park_is_woken_once() {
                 w.fetch_add(1, Ordering::SeqCst);
             }
         });
-        let parked = matches!(state.begin(Mode::Park, true), Begin::Parking(_));
+        let parked = matches!(state.begin(Mode::Park, How::InPlace), Begin::Parking(_));
         unparker.join().unwrap();
         if parked {
             assert!(state.is_running(), "unparked but still parked");

@@ -5,8 +5,9 @@
 //! # The pool
 //!
 //! Jobs wait in one FIFO queue under a mutex; idle pool threads wait on a
-//! condvar. Submitting a job starts a new thread when no thread is idle and
-//! fewer than [`MAX_THREADS`] exist; a thread idle for [`IDLE_TIMEOUT`]
+//! condvar. Submitting a job starts a new thread when fewer threads are idle
+//! than jobs are queued (an idle thread woken for one job has not taken it
+//! yet) and fewer than [`MAX_THREADS`] exist; a thread idle for [`IDLE_TIMEOUT`]
 //! exits (if no thread can be started and none runs, the submitter runs the
 //! queued jobs itself). The green thread and its job share a slot: the job stores its
 //! outcome (its value, or its panic) and unparks the green thread, whose
@@ -67,7 +68,11 @@ impl Pool {
     fn submit(&'static self, job: Job) {
         let mut s = lock(&self.state);
         s.jobs.push_back(job);
-        if s.idle > 0 {
+        // An idle thread counts as idle until it wakes and takes a job, so
+        // compare the idle threads with every job still queued, not just
+        // with this one: two jobs arriving together must not both count on
+        // the same idle thread.
+        if s.idle >= s.jobs.len() {
             drop(s);
             self.jobs_ready.notify_one();
             return;

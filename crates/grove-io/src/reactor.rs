@@ -39,7 +39,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -120,6 +120,9 @@ pub(crate) struct Core {
     events: Mutex<Events>,
     entries: Mutex<HashMap<usize, Arc<Entry>>>,
     next_key: AtomicUsize,
+    /// Its hub has stopped: nobody polls it any more, and a descriptor
+    /// registered here must move to a live reactor before it is waited on.
+    closed: AtomicBool,
 }
 
 /// A hub's reactor as seen from a hub's outer poller: that reactor's poller
@@ -139,7 +142,24 @@ impl Core {
             events: Mutex::new(Events::new()),
             entries: Mutex::new(HashMap::new()),
             next_key: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
         })
+    }
+
+    /// Whether its hub has stopped (see [`Core::close`]).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Its hub stopped: mark it closed, then wake everyone still waiting on
+    /// one of its descriptors (green threads of other runtimes), so that they
+    /// retry, find it closed, and register with a reactor that is polled.
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let entries: Vec<Arc<Entry>> = lock(&self.entries).values().cloned().collect();
+        for entry in entries {
+            self.fire(&entry, true, true);
+        }
     }
 
     /// Registers `fd`: edge-triggered for both directions, or one-shot with
@@ -514,6 +534,11 @@ impl Driver for Reactor {
         if let Some(outer) = &self.outer {
             outer.attach();
         }
+    }
+
+    fn detach(&self) {
+        HUB_REACTOR.with(|r| *r.borrow_mut() = None);
+        self.core.close();
     }
 }
 

@@ -1,6 +1,7 @@
 //! A descriptor a green thread can wait on: registered lazily with the
-//! reactor of the hub where it is first waited on, deregistered on drop
-//! (before its owner closes it). A plain OS thread waits with `poll(2)`
+//! reactor of the hub where it is first waited on (and again with another
+//! if that hub's runtime shuts down), deregistered on drop (before its owner
+//! closes it). A plain OS thread waits with `poll(2)`
 //! instead, blocking itself.
 
 use std::io;
@@ -27,10 +28,18 @@ impl Source {
         }
     }
 
+    /// The reactor this descriptor is registered with, registering it with
+    /// the calling hub's (or the fallback) if it is not registered yet, or
+    /// if the reactor it was registered with has stopped (its runtime shut
+    /// down): nobody would ever poll that one again.
     fn registration(&self) -> io::Result<(Arc<Core>, Arc<Entry>)> {
         let mut reg = self.reg.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((core, entry)) = &*reg {
-            return Ok((core.clone(), entry.clone()));
+            if !core.is_closed() {
+                return Ok((core.clone(), entry.clone()));
+            }
+            core.deregister(entry);
+            *reg = None;
         }
         let core = reactor::current()?;
         // SAFETY: the owner keeps `fd` open while `self` lives, and `Drop`
@@ -56,6 +65,11 @@ impl Source {
             let mut w = entry.waiters();
             if w.take_ready(dir) {
                 // An edge since the last wait: retry the I/O first.
+                return Ok(());
+            }
+            if core.is_closed() {
+                // Its hub stopped since we looked (and woke the waiters
+                // then): retry the I/O, whose next wait registers anew.
                 return Ok(());
             }
             w.list(dir).push((id, me));

@@ -1,0 +1,151 @@
+//! An idle hub looking for work before it sleeps: stealing and spinning.
+//!
+//! A hub with nothing in its own queues *searches*: it takes from the
+//! injector and its inbox, then steals half of another hub's stealable queue
+//! (`steal_batch_and_pop`), starting at a random victim, for up to the
+//! runtime's spin time. Only unbound green threads are ever in a stealable
+//! queue (not started yet, or migrating), so stealing never moves a started
+//! bound green thread. At most half the hubs search at once (`idle.rs`); a
+//! hub not allowed to search still watches its own inbox for the spin time,
+//! so bound work aimed at it (a ping-pong between two hubs) does not pay an
+//! OS wakeup per hand-off.
+//!
+//! Between two looks a spinning hub pauses with [`SPIN_BATCH`] spin hints
+//! for its first [`YIELD_AFTER`], then with `sched_yield`, an active spin and
+//! then a passive one, as Go's runtime locks do.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::Steal;
+
+use crate::hub::Hub;
+use crate::metrics::Counters;
+use crate::task::Task;
+
+/// How long a spinning hub pauses with spin hints before it pauses with
+/// `sched_yield` instead. On a core with nothing else to run the yield
+/// returns at once, so the hub still sees work within a microsecond or so;
+/// on a core shared with other threads (a client on the same machine, another
+/// program) it lets them run instead of burning the rest of the spin.
+pub(crate) const YIELD_AFTER: Duration = Duration::from_micros(5);
+
+/// `spin_loop` hints between two looks at the queues while a hub spins
+/// before sleeping: few, so that work handed to a spinning hub is seen
+/// within a fraction of a microsecond (a `pause` can take tens of cycles).
+pub(crate) const SPIN_BATCH: u32 = 2;
+
+/// One pause of a spin that has lasted `spun`.
+fn spin_pause(spun: Duration) {
+    if spun < YIELD_AFTER {
+        for _ in 0..SPIN_BATCH {
+            std::hint::spin_loop();
+        }
+    } else {
+        std::thread::yield_now();
+    }
+}
+
+/// Retries a steal until it succeeds or finds nothing.
+pub(crate) fn steal_one(mut f: impl FnMut() -> Steal<Arc<Task>>) -> Option<Arc<Task>> {
+    loop {
+        match f() {
+            Steal::Success(t) => return Some(t),
+            Steal::Empty => return None,
+            Steal::Retry => std::hint::spin_loop(),
+        }
+    }
+}
+
+impl Hub {
+    /// Looks for work on other hubs for up to the spin time.
+    pub(crate) fn search(&self) -> Option<Arc<Task>> {
+        let shared = &self.shared;
+        if !self.searching.get() {
+            if !shared.idle.start_searching() {
+                return self.watch_inbox();
+            }
+            self.searching.set(true);
+        }
+        let start = Instant::now();
+        loop {
+            if let Some(t) = self.steal_round() {
+                return Some(t);
+            }
+            let spun = start.elapsed();
+            if shared.stopping.load(Ordering::Acquire) || spun >= shared.spin {
+                return None;
+            }
+            spin_pause(spun);
+        }
+    }
+
+    /// Not allowed to search (enough hubs do): still spin for the spin time on
+    /// this hub's own inbox, where work aimed at it arrives. Without this, two
+    /// hubs that go idle at the same moment leave one of them asleep, and a
+    /// ping-pong between green threads bound to two hubs pays an OS wakeup on
+    /// every hand-off.
+    fn watch_inbox(&self) -> Option<Arc<Task>> {
+        let shared = &self.shared;
+        let inbox = &shared.hubs[self.index].inbox;
+        let start = Instant::now();
+        loop {
+            if !inbox.is_empty() {
+                let mut bound = self.queues.bound.borrow_mut();
+                inbox.drain_into(&mut bound);
+                if let Some(t) = bound.pop_front() {
+                    return Some(t);
+                }
+            }
+            let spun = start.elapsed();
+            if shared.stopping.load(Ordering::Acquire) || spun >= shared.spin {
+                return None;
+            }
+            spin_pause(spun);
+        }
+    }
+
+    /// A searching hub found work (by searching or otherwise): it stops
+    /// searching, and the last searcher wakes another hub, since work tends
+    /// to come in bursts and producers held back while it searched.
+    pub(crate) fn stop_searching(&self) {
+        if self.searching.replace(false) && self.shared.idle.stop_searching() {
+            self.shared.notify();
+        }
+    }
+
+    fn steal_round(&self) -> Option<Arc<Task>> {
+        let tick = self.tick.get();
+        if let Some(t) = self.pop_remote(tick % 2 == 0) {
+            return Some(t);
+        }
+        let hubs = &self.shared.hubs;
+        let n = hubs.len();
+        let start = (self.next_random() % n as u64) as usize;
+        let local = &self.queues.local;
+        for k in 0..n {
+            let victim = (start + k) % n;
+            if victim == self.index {
+                continue;
+            }
+            let before = local.len();
+            if let Some(t) = steal_one(|| hubs[victim].stealer.steal_batch_and_pop(local)) {
+                let moved = (local.len() - before) as u64;
+                Counters::bump(&self.counters().stolen, moved + 1);
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    fn next_random(&self) -> u64 {
+        // xorshift64*
+        let mut x = self.rng.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
