@@ -492,3 +492,80 @@ fn readiness_that_comes_while_nobody_waits_is_kept() {
     }
     server.join().unwrap();
 }
+
+/// A socket first waited on in one runtime, which then shuts down, still
+/// wakes its reader in another runtime: it moves to a reactor that is
+/// polled.
+#[test]
+fn a_socket_outlives_the_runtime_that_first_waited_on_it() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let first = Runtime::builder()
+        .workers(1)
+        .driver(grove::reactors())
+        .build()
+        .unwrap();
+    let stream = first.block_on(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
+        let mut buf = [0u8; 1];
+        let e = s.read(&mut buf).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TimedOut);
+        s
+    });
+    let (mut peer, _) = listener.accept().unwrap();
+    first.shutdown();
+    let second = Runtime::builder()
+        .workers(1)
+        .driver(grove::reactors())
+        .build()
+        .unwrap();
+    let reader = second.spawn(move || {
+        let mut s = stream;
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 4];
+        s.read_exact(&mut buf).map(|_| buf)
+    });
+    std::thread::sleep(Duration::from_millis(20));
+    peer.write_all(b"late").unwrap();
+    assert_eq!(&reader.join().unwrap().unwrap(), b"late");
+}
+
+/// Two blocking jobs that can only finish together (each waits for the
+/// other), submitted at once while the pool has one idle thread: the pool
+/// grows instead of queueing the second behind the first. In a child
+/// process, so that the pool starts empty.
+#[test]
+fn the_blocking_pool_grows_when_two_jobs_arrive_together() {
+    use std::sync::{Condvar, Mutex};
+    if std::env::var_os("GROVE_POOL_CHILD").is_none() {
+        let out = grove_tests::run_child(
+            "the_blocking_pool_grows_when_two_jobs_arrive_together",
+            "GROVE_POOL_CHILD",
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        return;
+    }
+    let rt = rt2();
+    // One pool thread, idle.
+    rt.block_on(|| grove::blocking(|| ()));
+    let meet = Arc::new((Mutex::new(0u32), Condvar::new()));
+    let rendezvous = move || {
+        let (m, c) = &*meet;
+        let mut n = m.lock().unwrap();
+        *n += 1;
+        c.notify_all();
+        let (n, _) = c
+            .wait_timeout_while(n, Duration::from_secs(10), |n| *n < 2)
+            .unwrap();
+        *n >= 2
+    };
+    let (a, b) = (rendezvous.clone(), rendezvous);
+    let both = rt.block_on(move || {
+        let ga = grove::spawn(move || grove::blocking(a));
+        let gb = grove::spawn(move || grove::blocking(b));
+        (ga.join().unwrap(), gb.join().unwrap())
+    });
+    assert_eq!(both, (true, true), "the two jobs never ran together");
+}

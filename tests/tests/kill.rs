@@ -182,3 +182,35 @@ fn shutdown_kills_live_green_threads_and_runs_their_destructors() {
     let err = Builder::new().spawn_on(&handle, || ()).unwrap_err();
     assert!(matches!(err, grove::SpawnError::ShutDown));
 }
+
+/// Kills a green thread before it starts while its only hub is busy, when
+/// one of its captured values panics in `Drop`: the panic is contained (the
+/// joiner sees `Killed`) and the hub lives on.
+#[test]
+fn killing_before_start_when_a_captured_drop_panics_is_contained() {
+    use std::sync::atomic::AtomicBool;
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("a captured value panics in Drop");
+        }
+    }
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    let hold = Arc::new(AtomicBool::new(true));
+    let h = hold.clone();
+    let hog = rt.spawn(move || {
+        while h.load(Ordering::SeqCst) {
+            std::hint::spin_loop();
+        }
+    });
+    std::thread::sleep(Duration::from_millis(10));
+    let captured = PanicOnDrop;
+    let victim = rt.spawn(move || {
+        let _keep = &captured;
+    });
+    victim.to_ref().kill_nowait();
+    hold.store(false, Ordering::SeqCst);
+    hog.join().unwrap();
+    assert!(matches!(victim.join(), Err(Error::Killed)));
+    assert_eq!(rt.block_on(|| 5), 5, "the hub lives on");
+}

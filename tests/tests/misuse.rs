@@ -104,3 +104,51 @@ fn shutting_down_from_an_own_green_thread_panics_clearly() {
         "{err}"
     );
 }
+
+#[test]
+fn a_panicking_link_added_after_the_end_is_contained() {
+    let g = grove::spawn(|| 1);
+    g.wait();
+    g.link(|_| panic!("a link callback fails"));
+    assert_eq!(g.join().unwrap(), 1);
+}
+
+/// A driver whose `park` panics once: the panic happens on the hub's own
+/// stack; it is reported and the hub goes on serving green threads.
+#[test]
+fn a_panic_in_a_driver_does_not_end_its_hub() {
+    use grove::{Driver, ThreadParker};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    struct Flaky(ThreadParker, Arc<AtomicUsize>);
+    impl Driver for Flaky {
+        fn park(&self, t: Option<Duration>) {
+            if self.1.fetch_add(1, Ordering::SeqCst) < 3 {
+                panic!("the driver fails");
+            }
+            self.0.park(t)
+        }
+        fn unpark(&self) {
+            self.0.unpark()
+        }
+    }
+    let parks = Arc::new(AtomicUsize::new(0));
+    let p = parks.clone();
+    let rt = Runtime::builder()
+        .workers(1)
+        .driver(move |_| Box::new(Flaky(ThreadParker::new(), p.clone())))
+        .build()
+        .unwrap();
+    for i in 0..5 {
+        let v = rt.block_on(move || {
+            grove::sleep(Duration::from_millis(2));
+            i
+        });
+        assert_eq!(v, i);
+    }
+    assert!(
+        parks.load(Ordering::SeqCst) > 3,
+        "the driver was used again"
+    );
+}

@@ -137,3 +137,40 @@ fn counters_add_up() {
     assert_eq!(m[0].index, 0);
     assert_eq!(m[1].index, 1);
 }
+
+/// Steady traffic into a hub's inbox (bound green threads woken from OS
+/// threads in tight loops) does not starve its injector: a green thread
+/// spawned from outside still runs.
+#[test]
+fn inbox_traffic_does_not_starve_the_injector() {
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut wakers = Vec::new();
+    let mut parkers = Vec::new();
+    for _ in 0..4 {
+        let s = stop.clone();
+        let g = rt.spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                grove::park();
+            }
+        });
+        let t = g.thread();
+        let s = stop.clone();
+        wakers.push(std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                t.unpark();
+                std::hint::spin_loop();
+            }
+            t.unpark();
+        }));
+        parkers.push(g);
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let outsider = rt.spawn(|| 42);
+    let served = outsider.wait_timeout(Duration::from_secs(10));
+    stop.store(true, Ordering::Relaxed);
+    wakers.into_iter().for_each(|w| w.join().unwrap());
+    parkers.into_iter().for_each(|g| g.join().unwrap());
+    assert!(served, "the injector was starved");
+    assert_eq!(outsider.join().unwrap(), 42);
+}

@@ -207,3 +207,77 @@ fn unguarded_stacks_hold_more_green_threads_than_the_guarded_limit() {
         g.join().unwrap();
     }
 }
+
+/// Recurses, writing 256 nonzero bytes per frame, until the frames reach
+/// `depth` bytes below `top`; returns how far they reached.
+#[inline(never)]
+fn descend(top: usize, depth: usize) -> usize {
+    let buf = std::hint::black_box([7u8; 256]);
+    let here = buf.as_ptr() as usize;
+    let reached = top - here;
+    if reached >= depth {
+        return reached;
+    }
+    descend(top, depth).max(buf[3] as usize)
+}
+
+/// Uses `N` bytes of stack in one frame, writing `fill` to all of it.
+#[inline(never)]
+fn big_frame<const N: usize>(fill: u8) -> u8 {
+    let buf = std::hint::black_box([fill; N]);
+    buf[N / 2]
+}
+
+#[test]
+fn an_unguarded_stack_can_be_used_to_its_last_pages_without_a_report() {
+    if std::env::var_os("GROVE_CANARY_FULL_CHILD").is_some() {
+        let rt = Runtime::builder()
+            .workers(1)
+            .guard_pages(false)
+            .build()
+            .unwrap();
+        // Down to 4 KiB above the bottom of the default 128 KiB stack.
+        let used = rt.block_on(|| {
+            let top = std::hint::black_box(0u8);
+            descend(&top as *const u8 as usize, 124 * 1024)
+        });
+        assert!(used >= 124 * 1024);
+        println!("no report");
+        return;
+    }
+    let out = run_child(
+        "an_unguarded_stack_can_be_used_to_its_last_pages_without_a_report",
+        "GROVE_CANARY_FULL_CHILD",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no report"));
+}
+
+#[test]
+fn a_zero_filled_frame_past_an_unguarded_stack_is_caught() {
+    if std::env::var_os("GROVE_CANARY_ZERO_CHILD").is_some() {
+        let rt = Runtime::builder()
+            .workers(1)
+            .guard_pages(false)
+            .stack_size(64 * 1024)
+            .build()
+            .unwrap();
+        let first = rt.spawn(grove::park);
+        std::thread::sleep(Duration::from_millis(20));
+        let g = Builder::new()
+            .name("zero-writer")
+            .spawn_on(rt.handle(), || big_frame::<{ 72 * 1024 }>(0))
+            .unwrap();
+        let _ = g.join();
+        first.kill();
+        unreachable!("a zero-filled overflow went unnoticed");
+    }
+    let out = run_child(
+        "a_zero_filled_frame_past_an_unguarded_stack_is_caught",
+        "GROVE_CANARY_ZERO_CHILD",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{stderr}");
+    assert!(stderr.contains("green thread 'zero-writer'"), "{stderr}");
+}

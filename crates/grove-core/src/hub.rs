@@ -96,6 +96,9 @@ pub(crate) struct Hub {
     streak: Cell<u32>,
     pub(crate) rng: Cell<u64>,
     pub(crate) searching: Cell<bool>,
+    /// Green threads of this hub parked shielded (`thread::block`), to be
+    /// woken once none of its green threads is unwinding.
+    pub(crate) shielded: RefCell<Vec<Arc<Task>>>,
 }
 
 impl Hub {
@@ -119,6 +122,7 @@ impl Hub {
             streak: Cell::new(0),
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1)),
             searching: Cell::new(false),
+            shielded: RefCell::new(Vec::new()),
         };
         crate::switch::enter(&hub);
         hub.contain("attach", || hub.shared.hubs[index].driver.attach());
@@ -164,6 +168,7 @@ impl Hub {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
             self.fire_timers();
+            self.unshield_all();
             if tick % FAIR_TICK == 0 {
                 shared.hubs[self.index].driver.park(Some(Duration::ZERO));
             }
@@ -197,6 +202,22 @@ impl Hub {
         }
         for (task, gen) in due {
             let n = task.state.timeout(gen);
+            crate::wake::wake(task, n);
+        }
+    }
+
+    /// On the hub's own stack, `std::thread::panicking()` is true exactly
+    /// while one of its green threads is parked mid-unwind (std's count is
+    /// per OS thread, and the hub itself never unwinds). Once it is false,
+    /// every green thread parked shielded since is woken (a spurious wake)
+    /// to look again: any pending kill is delivered at its next park.
+    fn unshield_all(&self) {
+        if self.shielded.borrow().is_empty() || std::thread::panicking() {
+            return;
+        }
+        let parked = std::mem::take(&mut *self.shielded.borrow_mut());
+        for task in parked {
+            let n = task.state.unshield();
             crate::wake::wake(task, n);
         }
     }

@@ -57,6 +57,8 @@
 //! | [`timeout`] | timer | other gen, or RUNNING | unchanged | `Nothing` |
 //! | [`kill`] | anyone | PARKED, not SHIELDED | RUNNING + KILLED | `Schedule` |
 //! | [`kill`] | anyone | otherwise | + KILLED | `Nothing` |
+//! | [`unshield`] | the owner's hub | PARKED + SHIELDED, not IN_PLACE | RUNNING | `Schedule` |
+//! | [`unshield`] | the owner's hub | otherwise | unchanged | `Nothing` |
 //! | [`resumed`] | owner, once running | RUNNING | clears TIMED_OUT (and KILLED unless shielded) | the reason |
 //!
 //! Every move back to `RUNNING` clears `SLEEPING`, `IN_PLACE` and `SHIELDED`:
@@ -102,6 +104,7 @@
 //! [`timeout`]: ParkState::timeout
 //! [`kill`]: ParkState::kill
 //! [`resumed`]: ParkState::resumed
+//! [`unshield`]: ParkState::unshield
 
 use crate::sync::{AtomicUsize, Ordering};
 
@@ -343,6 +346,23 @@ impl ParkState {
         }
     }
 
+    /// The owner's hub: end a shielded park early, as a spurious wake (the
+    /// owner reports `Unparked` and a pending kill stays pending), so that
+    /// the owner looks again at whether it must still be shielded. Used when
+    /// the hub finds that none of its green threads is unwinding any more.
+    pub fn unshield(&self) -> Notify {
+        let mut cur = self.word.load(Ordering::Acquire);
+        loop {
+            if cur & PHASE != PARKED || cur & SHIELDED == 0 || cur & IN_PLACE != 0 {
+                return Notify::Nothing;
+            }
+            match self.transition(cur, (cur & !PER_PARK) | RUNNING, false) {
+                Ok(_) => return Notify::Schedule,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
     /// `cur -> new` as one CAS; `blind` (weakened builds only) checks and
     /// stores in two steps, so that a loom model can show the race it allows.
     fn transition(&self, cur: usize, new: usize, blind: bool) -> Result<usize, usize> {
@@ -551,6 +571,12 @@ mod tests {
         parking_shielded(&s);
         assert_eq!(s.commit(), Commit::Parked);
         assert_eq!(s.unpark(), Notify::Schedule);
+        assert_eq!(s.resumed(true), Wake::Unparked);
+        // The hub ends a shielded park early: a spurious wake, kill kept.
+        parking_shielded(&s);
+        assert_eq!(s.commit(), Commit::Parked);
+        assert_eq!(s.unshield(), Notify::Schedule);
+        assert_eq!(s.unshield(), Notify::Nothing, "once");
         assert_eq!(s.resumed(true), Wake::Unparked);
         // The first unshielded park gets it.
         assert_eq!(s.begin(Mode::Park, How::Switch), Begin::Ready(Wake::Killed));

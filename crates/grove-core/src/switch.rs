@@ -134,8 +134,10 @@ impl Hub {
             _ => {
                 exec.context = Some(t.context);
                 Counters::bump(&self.counters().parked, 1);
-                if task.state.commit() == Commit::Resume {
-                    self.resume_next(task);
+                match task.state.commit() {
+                    Commit::Resume => self.resume_next(task),
+                    Commit::Parked if task.unwinding() => self.shielded.borrow_mut().push(task),
+                    Commit::Parked => {}
                 }
             }
         }

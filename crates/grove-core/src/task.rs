@@ -17,15 +17,16 @@
 //! The exception is a green thread that opted into migration
 //! (`Builder::allow_migration`, `RuntimeBuilder::allow_migration`, both
 //! `unsafe`): its `home` stays empty while it runs normally, so any hub may
-//! resume it, until it blocks while unwinding, which binds it where it is
-//! (std's panic count must go down on the thread where it went up).
+//! resume it; a blocking point reached while unwinding binds it where it is
+//! (std's panic count must go down on the thread where it went up), and the
+//! next one reached outside cleanup frees it again.
 //!
 //! # Who touches what
 //!
 //! * `state` is the park word (`park.rs`): any thread, atomically.
 //! * `home` is written once, by the hub that starts the task (or at spawn
-//!   for `Builder::hub`), or by the running green thread itself when a
-//!   migrating green thread binds itself; always before the park transition
+//!   for `Builder::hub`), or, for a migrating green thread, by the green
+//!   thread itself at each blocking point; always before the park transition
 //!   that publishes the task to wakers, so a waker that won `PARKED ->
 //!   RUNNING` (an acquire) reads it with a relaxed load. `started` likewise.
 //! * `exec` (saved context, stack, the closure not yet run) belongs to the one
@@ -160,10 +161,12 @@ impl Task {
         }
     }
 
-    /// The running green thread binds itself to `hub` (a migrating green
-    /// thread that blocks while unwinding). Before its park begins.
-    pub(crate) fn bind(&self, hub: usize) {
-        self.home.store(hub, Ordering::Relaxed);
+    /// A running migrating green thread, at a blocking point, before its
+    /// park begins: bound to `hub` while it is unwinding (`Some`), free to
+    /// move again once it is not (`None`).
+    pub(crate) fn set_migrating_home(&self, hub: Option<usize>) {
+        debug_assert!(self.migrate);
+        self.home.store(hub.unwrap_or(UNBOUND), Ordering::Relaxed);
     }
 
     /// The running green thread records whether it blocks while unwinding.

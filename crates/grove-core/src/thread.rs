@@ -249,23 +249,25 @@ pub(crate) fn block(mode: Mode, deadline: Option<Instant>) -> Wake {
 }
 
 /// The calling green thread is about to block or yield: records whether it
-/// is unwinding, binds it to its hub if it is (a migrating green thread must
-/// finish unwinding on the OS thread where std counted its panic), and
-/// returns whether the park must be shielded from kills.
+/// is unwinding, binds a migrating green thread to its hub while it is (it
+/// must finish unwinding on the OS thread where std counted its panic) and
+/// frees it again when it is not, and returns whether the park must be
+/// shielded from kills.
 ///
-/// grove's rule for "unwinding" is `std::thread::panicking()` read here,
-/// per blocking point, and remembered per green thread. It is exact unless
-/// another green thread of the same hub is parked mid-unwind at this moment
-/// (std's count is per OS thread): then this green thread is treated as
-/// unwinding too, which only delays a kill to its next blocking point; it
-/// never raises a kill inside a destructor during cleanup.
+/// "Unwinding" is std's per-OS-thread `panicking()`, read here, at each
+/// blocking point, and remembered per green thread (`Task::unwinding`). It
+/// is exact unless another green thread of the same hub is parked
+/// mid-unwind at that moment; then this one is shielded too, for that park
+/// only: the hub ends every shielded park as soon as none of its green
+/// threads is unwinding (`Hub::unshield_all`), and each looks again, so a
+/// kill that came meanwhile is delivered then, and never inside a destructor
+/// during cleanup (which would abort the process).
 fn enter_block(task: &Task) -> bool {
     let unwinding = std::thread::panicking();
     task.set_unwinding(unwinding);
-    if unwinding && task.home().is_none() {
-        if let Some(hub) = hub::current_hub() {
-            task.bind(hub.index);
-        }
+    if task.migrate {
+        let here = hub::current_hub().map(|h| h.index);
+        task.set_migrating_home(if unwinding { here } else { None });
     }
     unwinding
 }
