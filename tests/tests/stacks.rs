@@ -45,9 +45,11 @@ fn overflow_on_a_guarded_stack_names_the_green_thread_and_aborts() {
     );
 }
 
-#[test]
-fn overflow_on_an_unguarded_stack_is_caught_by_the_canary() {
-    if std::env::var_os("GROVE_CANARY_CHILD").is_some() {
+/// An overflow of an unguarded 64 KiB stack by `f`, in a green thread named
+/// `name`, must abort naming it: run as test `test` in a child process
+/// (marked by the variable `var`).
+fn unguarded_overflow_aborts(test: &str, var: &str, name: &'static str, f: fn() -> u64) {
+    if std::env::var_os(var).is_some() {
         let rt = Runtime::builder()
             .workers(1)
             .guard_pages(false)
@@ -58,22 +60,29 @@ fn overflow_on_an_unguarded_stack_is_caught_by_the_canary() {
         // neighbour below it to overflow into.
         let first = rt.spawn(grove::park);
         std::thread::sleep(Duration::from_millis(20));
-        let g = Builder::new()
-            .name("canary-crusher")
-            .spawn_on(rt.handle(), || recurse(0, 70))
-            .unwrap();
+        let g = Builder::new().name(name).spawn_on(rt.handle(), f).unwrap();
         let _ = g.join();
         first.kill();
-        unreachable!("the clobbered canary went unnoticed");
+        unreachable!("the overflow went unnoticed");
     }
-    let out = run_child(
-        "overflow_on_an_unguarded_stack_is_caught_by_the_canary",
-        "GROVE_CANARY_CHILD",
-    );
+    let out = run_child(test, var);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{stderr}");
-    assert!(stderr.contains("green thread 'canary-crusher'"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("green thread '{name}'")),
+        "{stderr}"
+    );
     assert!(stderr.contains("canary"), "{stderr}");
+}
+
+#[test]
+fn overflow_on_an_unguarded_stack_is_caught_by_the_canary() {
+    unguarded_overflow_aborts(
+        "overflow_on_an_unguarded_stack_is_caught_by_the_canary",
+        "GROVE_CANARY_CHILD",
+        "canary-crusher",
+        || recurse(0, 70),
+    );
 }
 
 /// Uses up all but `spare` of the process's memory mappings: a PROT_NONE
@@ -256,28 +265,10 @@ fn an_unguarded_stack_can_be_used_to_its_last_pages_without_a_report() {
 
 #[test]
 fn a_zero_filled_frame_past_an_unguarded_stack_is_caught() {
-    if std::env::var_os("GROVE_CANARY_ZERO_CHILD").is_some() {
-        let rt = Runtime::builder()
-            .workers(1)
-            .guard_pages(false)
-            .stack_size(64 * 1024)
-            .build()
-            .unwrap();
-        let first = rt.spawn(grove::park);
-        std::thread::sleep(Duration::from_millis(20));
-        let g = Builder::new()
-            .name("zero-writer")
-            .spawn_on(rt.handle(), || big_frame::<{ 72 * 1024 }>(0))
-            .unwrap();
-        let _ = g.join();
-        first.kill();
-        unreachable!("a zero-filled overflow went unnoticed");
-    }
-    let out = run_child(
+    unguarded_overflow_aborts(
         "a_zero_filled_frame_past_an_unguarded_stack_is_caught",
         "GROVE_CANARY_ZERO_CHILD",
+        "zero-writer",
+        || u64::from(big_frame::<{ 72 * 1024 }>(0)),
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{stderr}");
-    assert!(stderr.contains("green thread 'zero-writer'"), "{stderr}");
 }
