@@ -23,6 +23,7 @@ mod load_client;
 mod net_server;
 mod pingpong_cross;
 mod protocol;
+mod settled;
 mod spawn_join;
 mod sync_contended;
 mod yield_local;
@@ -171,6 +172,7 @@ pub static READY: &[&dyn Workload] = &[
     &yield_local::YieldLocal,
     &fanout_cpu::FanoutCpu,
     &imbalanced::Imbalanced,
+    &settled::Settled,
     &idle_memory::IdleMemory,
     &pingpong_cross::PingpongCross,
     &sync_contended::SyncContended,
