@@ -13,8 +13,8 @@
 //! |---|---|---|
 //! | `complete(v)` | the finisher, once | write the outcome; `Running -> Linking`; run links (outside the lock, until none are left); `-> Finished`; set `finished` (Release); take and unpark every waiter |
 //! | `link(f)` | anyone | before `Finished`: queue `f` for the finisher; after: run `f` now |
-//! | `add_waiter(w)` | a waiter | before `Finished`: queue `w` and return true; after: return false |
-//! | `remove_waiter` | a waiter whose wait ended | take itself off the list |
+//! | `add_waiter(w)` | a waiter | before `Finished`: queue `w` (grove's one wait list, `wait.rs`) and return its ticket; after: return `None` |
+//! | `remove_waiter(ticket)` | a waiter whose wait ended | take itself off the list |
 //! | `take()` | the one owner, after `Finished` | move the outcome out |
 //!
 //! # Orderings and why the outcome is never raced
@@ -32,6 +32,7 @@
 //! handle, so it cannot overlap a read made through that handle.
 
 use crate::sync::{lock, AtomicBool, Mutex, Ordering, UnsafeCell};
+use crate::wait::{Ticket, WaitList};
 
 /// Something that can be woken: a parked thread of control.
 pub trait Unpark: Send {
@@ -52,7 +53,8 @@ enum Stage {
 struct Inner<T, W> {
     stage: Stage,
     links: Vec<Link<T>>,
-    waiters: Vec<W>,
+    /// Handed `()` at `Finished`: a notification, to every waiter at once.
+    waiters: WaitList<(), (), W>,
 }
 
 /// One outcome of type `T`, and the waiters (`W`) for it.
@@ -90,7 +92,7 @@ impl<T, W: Unpark> Completion<T, W> {
             inner: Mutex::new(Inner {
                 stage: Stage::Running,
                 links: Vec::new(),
-                waiters: Vec::new(),
+                waiters: WaitList::new(),
             }),
             finished: AtomicBool::new(false),
         }
@@ -119,7 +121,7 @@ impl<T, W: Unpark> Completion<T, W> {
         }
         g.stage = Stage::Finished;
         self.finished.store(true, FINISHED_STORE);
-        let waiters = std::mem::take(&mut g.waiters);
+        let waiters = g.waiters.hand_all(|()| ());
         drop(g);
         for w in waiters {
             w.unpark();
@@ -145,22 +147,19 @@ impl<T, W: Unpark> Completion<T, W> {
         self.finished.load(Ordering::Acquire)
     }
 
-    /// Queues `w` to be unparked at `Finished`. False if already finished.
-    pub fn add_waiter(&self, w: W) -> bool {
+    /// Queues `w` to be unparked at `Finished`; `None` if already finished.
+    pub fn add_waiter(&self, w: W) -> Option<Ticket> {
         let mut g = lock(&self.inner);
         if g.stage == Stage::Finished {
-            return false;
+            return None;
         }
-        g.waiters.push(w);
-        true
+        Some(g.waiters.push(w, ()))
     }
 
-    /// Takes the first waiter matching `is_me` off the list, if still there.
-    pub fn remove_waiter(&self, is_me: impl Fn(&W) -> bool) {
-        let mut g = lock(&self.inner);
-        if let Some(pos) = g.waiters.iter().position(is_me) {
-            g.waiters.swap_remove(pos);
-        }
+    /// The waiter of `ticket` is done waiting (finished or not): it leaves
+    /// the list, or forgets the notification handed to it.
+    pub fn remove_waiter(&self, ticket: Ticket) {
+        let _ = lock(&self.inner).waiters.cancel(ticket);
     }
 
     /// Calls `f` with the outcome if finished (or linking: the finisher's

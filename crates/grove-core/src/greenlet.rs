@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::hub::current_task;
 use crate::task::Task;
 use crate::thread::{self, Thread, ThreadId};
+use crate::wait::Ticket;
 
 pub(crate) type Packet<T> = Completion<Result<T, Error>, Thread>;
 
@@ -26,19 +27,19 @@ impl Unpark for Thread {
 /// What waiting needs of a completion, whatever the green thread returns.
 trait Finish: Send + Sync {
     fn is_finished(&self) -> bool;
-    fn add_waiter(&self, w: Thread) -> bool;
-    fn remove_waiter(&self, id: ThreadId);
+    fn add_waiter(&self, w: Thread) -> Option<Ticket>;
+    fn remove_waiter(&self, ticket: Ticket);
 }
 
 impl<T: Send> Finish for Packet<T> {
     fn is_finished(&self) -> bool {
         Completion::is_finished(self)
     }
-    fn add_waiter(&self, w: Thread) -> bool {
+    fn add_waiter(&self, w: Thread) -> Option<Ticket> {
         Completion::add_waiter(self, w)
     }
-    fn remove_waiter(&self, id: ThreadId) {
-        Completion::remove_waiter(self, |w| w.id() == id)
+    fn remove_waiter(&self, ticket: Ticket) {
+        Completion::remove_waiter(self, ticket)
     }
 }
 
@@ -78,15 +79,13 @@ impl Target {
         if self.done.is_finished() {
             return true;
         }
-        let me = thread::current();
-        let id = me.id();
-        if !self.done.add_waiter(me) {
+        let Some(ticket) = self.done.add_waiter(thread::current()) else {
             return true;
-        }
+        };
         // Off the list when the wait ends, also by unwinding (a kill).
         let _unlist = Unlist {
             done: &*self.done,
-            id,
+            ticket,
         };
         loop {
             if self.done.is_finished() {
@@ -107,12 +106,12 @@ impl Target {
 
 struct Unlist<'a> {
     done: &'a dyn Finish,
-    id: ThreadId,
+    ticket: Ticket,
 }
 
 impl Drop for Unlist<'_> {
     fn drop(&mut self) {
-        self.done.remove_waiter(self.id);
+        self.done.remove_waiter(self.ticket);
     }
 }
 

@@ -10,42 +10,73 @@
 //! `jump_fcontext`) back to its **hub**.
 //!
 //! A **hub** (`hub.rs`) is one worker OS thread's loop, gevent's hub made one
-//! of many. It picks the next runnable green thread, switches to it, and when
-//! the green thread switches back, acts on what it asked for: requeue it
-//! (`yield_now`), finish its park (`park`, `sleep`, any blocking wait), or
-//! recycle its stack (it returned). Acting after the switch, on the hub's own
-//! stack, is the rule that makes cross-thread wakeups safe: a green thread is
-//! published as parked only once its stack is no longer in use.
+//! of many. It picks the next runnable green thread, switches to it
+//! (`switch.rs`), and when the green thread switches back, acts on what it
+//! asked for: requeue it (`yield_now`), finish its park (`park`, `sleep`, any
+//! blocking wait), or recycle its stack (it returned). Acting after the
+//! switch, on the hub's own stack, is the rule that makes cross-thread
+//! wakeups safe: a green thread is published as parked only once its stack
+//! is no longer in use.
 //!
-//! **Run queues** (`hub.rs`, `runtime.rs`): each hub owns a work-stealing
-//! deque (`crossbeam_deque::Worker`) and a one-slot `runnext` for the green
-//! thread it just woke; the runtime has one shared injector for work coming
-//! from outside; pinned green threads have their hub's private queues. An idle
-//! hub steals half of another hub's deque, starting at a random victim.
+//! **Affinity** (`task.rs`): a green thread may move between hubs only
+//! before it first runs. Once started it resumes only on the OS thread that
+//! started it, its *home*, unless it opted into migration with the `unsafe`
+//! [`Builder::allow_migration`] (or [`RuntimeBuilder::allow_migration`]).
+//!
+//! **Run queues** (`hub.rs`, `wake.rs`): each hub owns a work-stealing deque
+//! (`crossbeam_deque::Worker`) of green threads that may run anywhere (not
+//! started yet, or migrating), a private queue and a `runnext` slot for the
+//! green threads bound to it, and an inbox (`inbox.rs`) where they arrive when
+//! woken elsewhere; the runtime has one shared injector for unbound work from
+//! outside. `wake.rs` is the one place that decides where a runnable green
+//! thread goes. An idle hub steals half of another hub's deque, starting at a
+//! random victim (`search.rs`).
 //!
 //! **Idle hubs** (`idle.rs`, `driver.rs`) search for a bounded spin, then
-//! sleep in their [`Driver`]. A producer wakes at most one sleeper, and only
-//! when no hub is searching; the fences on both sides make a lost wakeup
-//! impossible.
+//! sleep in their [`Driver`]. A producer of stealable work wakes at most one
+//! sleeper, and only when no hub is searching; work for one hub wakes that
+//! hub (`inbox.rs`). The fences on both sides make a lost wakeup impossible.
 //!
 //! **Park/unpark** (`park.rs`, `thread.rs`) is one atomic state machine per
 //! green thread. Every blocking primitive grove has or will have is built on
 //! [`park`], [`park_timeout`] and [`Thread::unpark`], which work the same from
 //! green threads on any hub and from plain OS threads.
 //!
-//! **Timers** (`timer.rs`) are a heap per hub; a timer ends exactly the park
-//! that armed it and never needs cancelling from another thread.
+//! **Timers** (`timer.rs`) are a heap per hub for the green threads bound to
+//! it, and one per runtime, which any hub fires, for the others; a timer ends
+//! exactly the park that armed it and never needs cancelling.
 //!
 //! **Kill** sets a bit in the park word and wakes the target, which unwinds
 //! with [`GreenletExit`] from its blocking point, running its destructors.
+//! Destructors may block like any other code: a green thread that blocks
+//! while unwinding parks as usual (its hub runs others meanwhile), shielded
+//! from further kills until its cleanup is done.
 //!
 //! The full picture, with the reasoning, is in `docs/architecture.md`.
 //!
-//! # Thread-local storage
+//! # Thread-local storage and other OS-thread-bound state
 //!
-//! A green thread may move to another OS thread at any blocking point, so a
-//! `std::thread_local!` value can change under it. Use [`GreenLocal`] for
-//! per-green-thread state, or pin the green thread ([`Builder::pinned`]).
+//! A started green thread never changes OS thread: grove guarantees it.
+//! Between two lines of a green thread, whatever blocks between them, a
+//! `std::thread_local!` is the same slot, a reference into one stays valid
+//! and private to that OS thread, and a `!Send` guard (a
+//! `std::sync::MutexGuard`, `std::io::stdout().lock()`, a tokio
+//! `EnterGuard`) is released on the thread that took it. This holds for code
+//! grove never sees (any library), with no `unsafe` in the program.
+//!
+//! What it does not make safe is *sharing* the OS thread: other green
+//! threads of the same hub run on it while one is parked. A
+//! `std::sync::MutexGuard` held across a blocking point can deadlock the hub
+//! (another green thread there blocks the OS thread on that mutex), and
+//! std's re-entrant locks (`stdout().lock()`) let another green thread of the
+//! same hub in as the same owner. Hold no std lock across a blocking point;
+//! use grove's `Lock` (grove-sync, re-exported by `grove`), which parks green
+//! threads instead. Use [`GreenLocal`] for per-green-thread state.
+//!
+//! The opt-in [`Builder::allow_migration`] gives the guarantee up for one
+//! green thread (its safety contract says what the caller promises instead),
+//! in exchange for stealing started work; see the `settled` row of the
+//! benchmark suite for what that buys.
 //!
 //! # Example
 //!
@@ -64,8 +95,8 @@
 //!
 //! # What must be `Send`
 //!
-//! A green thread may run on any hub's OS thread, so everything that crosses
-//! into one must be `Send`, and the compiler holds every caller to it. A
+//! A green thread may start on any hub's OS thread, so everything that
+//! crosses into one must be `Send`, and the compiler holds every caller to it. A
 //! closure capturing something thread-bound does not compile:
 //!
 //! ```compile_fail
@@ -79,7 +110,8 @@
 //! let g = grove_core::spawn(|| std::rc::Rc::new(1));
 //! ```
 //!
-//! nor a green-thread-local holding one (its green thread migrates):
+//! nor a green-thread-local holding one (its green thread may migrate, and
+//! an unstarted one moves between hubs):
 //!
 //! ```compile_fail
 //! static BAD: grove_core::GreenLocal<std::rc::Rc<u8>> =
@@ -107,6 +139,11 @@ mod task;
 mod thread;
 mod timer;
 mod wake;
+
+/// The wait list shared by grove's crates (grove-sync's primitives, grove-io's
+/// descriptors, completions): not a stable API of its own.
+#[doc(hidden)]
+pub mod wait;
 
 #[cfg(not(loom))]
 mod completion;

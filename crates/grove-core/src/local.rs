@@ -1,10 +1,11 @@
 //! Green-thread-local storage (gevent's `local`).
 //!
-//! `std::thread_local!` is per *OS thread*, and a green thread may resume on
-//! another OS thread at any blocking point, so a `thread_local!` value can
-//! change under it between two lines that straddle a `park`, a `sleep`, or any
-//! I/O. [`GreenLocal`] is per *green thread*: each green thread sees its own
-//! value, created on first use and dropped when the green thread finishes.
+//! `std::thread_local!` is per *OS thread*, which every green thread of a hub
+//! shares: a started green thread keeps its OS thread, but the other green
+//! threads of its hub see and change the same `thread_local!` values whenever
+//! it is parked. [`GreenLocal`] is per *green thread*: each green thread sees
+//! its own value, created on first use and dropped when the green thread
+//! finishes, and it follows a green thread that migrates.
 //! On a plain OS thread it behaves like a `thread_local!`.
 //!
 //! Values live in a small per-green-thread list keyed by the static's
@@ -38,7 +39,7 @@ thread_local! {
 ///
 /// let a = grove_core::spawn(|| {
 ///     REQUESTS.with(|n| n.set(n.get() + 1));
-///     grove_core::yield_now(); // may move to another OS thread; the value follows
+///     grove_core::yield_now(); // others run meanwhile; this value is ours alone
 ///     REQUESTS.with(Cell::get)
 /// });
 /// let b = grove_core::spawn(|| REQUESTS.with(Cell::get));

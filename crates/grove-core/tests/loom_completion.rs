@@ -21,10 +21,11 @@ impl Unpark for Waiter {
 /// What `Greenlet::wait` then `join` do: queue, park until finished, take.
 fn join(c: &Completion<u64, Waiter>) -> u64 {
     let me = Waiter(Arc::new(ThreadParker::new()));
-    if c.add_waiter(me.clone()) {
+    if let Some(ticket) = c.add_waiter(me.clone()) {
         while !c.is_finished() {
             me.0.park(None);
         }
+        c.remove_waiter(ticket);
     }
     // SAFETY: this joiner is the only party that reads the outcome.
     unsafe { c.take() }.expect("finished without an outcome")

@@ -43,7 +43,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use grove_core::{Driver, Thread, ThreadId};
+use grove_core::wait::WaitList;
+use grove_core::{Driver, Thread};
 use polling::{Event, Events, PollMode, Poller};
 
 /// Which readiness a green thread waits for.
@@ -55,12 +56,13 @@ pub(crate) enum Direction {
     Write,
 }
 
-/// The green threads waiting on one descriptor, by direction, and the edges
-/// that arrived while none waited.
+/// The green threads waiting on one descriptor, by direction (grove's one
+/// wait list: an event hands every waiter of its direction a notification),
+/// and the edges that arrived while none waited.
 #[derive(Default)]
 pub(crate) struct Waiters {
-    read: Vec<(ThreadId, Thread)>,
-    write: Vec<(ThreadId, Thread)>,
+    read: WaitList<(), (), Thread>,
+    write: WaitList<(), (), Thread>,
     read_ready: bool,
     write_ready: bool,
 }
@@ -75,7 +77,7 @@ impl Waiters {
         }
     }
 
-    pub(crate) fn list(&mut self, dir: Direction) -> &mut Vec<(ThreadId, Thread)> {
+    pub(crate) fn list(&mut self, dir: Direction) -> &mut WaitList<(), (), Thread> {
         match dir {
             Direction::Read => &mut self.read,
             Direction::Write => &mut self.write,
@@ -240,17 +242,17 @@ impl Core {
             // for a waiter, and its next wait re-arms anyway.
             if readable {
                 w.read_ready = self.edge && w.read.is_empty();
-                woken.append(&mut w.read);
+                woken.extend(w.read.hand_all(|()| ()));
             }
             if writable {
                 w.write_ready = self.edge && w.write.is_empty();
-                woken.append(&mut w.write);
+                woken.extend(w.write.hand_all(|()| ()));
             }
             if !self.edge && (!w.read.is_empty() || !w.write.is_empty()) {
                 let _ = self.arm(entry, &w);
             }
         }
-        for (_, t) in woken {
+        for t in woken {
             t.unpark();
         }
     }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::reactor::{self, Core, Direction, Entry};
+use grove_core::wait::Ticket;
 
 /// A descriptor and, once waited on by a green thread, its registration.
 pub(crate) struct Source {
@@ -58,10 +59,7 @@ impl Source {
         }
         let (core, entry) = self.registration()?;
         let entry = &*entry;
-        let id = me.id();
-        // Leaves the list on every way out: timeout, error, or a kill.
-        let _leave = Leave { entry, dir, id };
-        {
+        let ticket = {
             let mut w = entry.waiters();
             if w.take_ready(dir) {
                 // An edge since the last wait: retry the I/O first.
@@ -72,11 +70,14 @@ impl Source {
                 // then): retry the I/O, whose next wait registers anew.
                 return Ok(());
             }
-            w.list(dir).push((id, me));
+            let ticket = w.list(dir).push(me, ());
             core.arm(entry, &w)?;
-        }
+            ticket
+        };
+        // Leaves the list on every way out: timeout, error, or a kill.
+        let _leave = Leave { entry, dir, ticket };
         loop {
-            if !entry.waiters().list(dir).iter().any(|(t, _)| *t == id) {
+            if entry.waiters().list(dir).take_handed(ticket).is_some() {
                 return Ok(());
             }
             match deadline {
@@ -105,15 +106,12 @@ impl Drop for Source {
 struct Leave<'a> {
     entry: &'a Entry,
     dir: Direction,
-    id: grove_core::ThreadId,
+    ticket: Ticket,
 }
 
 impl Drop for Leave<'_> {
     fn drop(&mut self) {
-        self.entry
-            .waiters()
-            .list(self.dir)
-            .retain(|(t, _)| *t != self.id);
+        let _ = self.entry.waiters().list(self.dir).cancel(self.ticket);
     }
 }
 

@@ -37,7 +37,7 @@ mod semaphore;
 #[cfg(not(loom))]
 mod sync;
 #[cfg(not(loom))]
-mod wait;
+use grove_core::wait;
 
 /// The protocol modules, exposed to the loom models (`--cfg loom` only).
 #[cfg(loom)]
@@ -45,7 +45,7 @@ mod wait;
 pub mod sync;
 #[cfg(loom)]
 #[doc(hidden)]
-pub mod wait;
+pub use grove_core::wait;
 
 pub use async_result::{AlreadySet, AsyncResult};
 pub use event::Event;

@@ -4,7 +4,10 @@
 //! ([`spawn`]) is a closure on its own small stack; when it would block
 //! ([`park`], [`sleep`], waiting on a [`Greenlet`]), it switches to its *hub*,
 //! which runs another. Unlike gevent there is one hub per CPU, and idle hubs
-//! steal runnable green threads from busy ones.
+//! steal green threads that have not started yet from busy ones. A started
+//! green thread keeps its hub's OS thread, so `thread_local!` values and
+//! `!Send` guards stay sound across blocking points (see grove-core's
+//! "Thread-local storage" section, re-exported here).
 //!
 //! | gevent | grove |
 //! |---|---|

@@ -1,5 +1,8 @@
-//! The wait list every primitive is built on: FIFO waiters, and direct
-//! hand-off of what they wait for.
+//! The one wait list of grove: FIFO waiters, and direct hand-off of what
+//! they wait for. Every place that keeps green threads (or OS threads)
+//! waiting for something uses it: every grove-sync primitive, a green
+//! thread's completion (its joiners, `completion.rs`), and grove-io's
+//! descriptors (their readers and writers).
 //!
 //! # The protocol
 //!
@@ -42,6 +45,23 @@ pub enum Cancelled<P, H> {
 
 /// Waiters in arrival order (each with a waker `W` and a payload `P`), and
 /// the values (`H`) handed to the ones already taken off the list.
+///
+/// # Example
+///
+/// ```
+/// use grove_core::wait::{Cancelled, WaitList};
+///
+/// // Two waiters for a permit (no payload), woken by name.
+/// let mut list: WaitList<(), u32, &str> = WaitList::new();
+/// let a = list.push("a", ());
+/// let b = list.push("b", ());
+/// // A release hands its permit to the first in line, who is then unparked.
+/// assert_eq!(list.hand_first(7), Ok(("a", ())));
+/// assert_eq!(list.take_handed(a), Some(7));
+/// // `b` gives up: it leaves the list.
+/// assert_eq!(list.cancel(b), Some(Cancelled::Withdrawn(())));
+/// assert!(list.is_empty());
+/// ```
 #[derive(Debug)]
 pub struct WaitList<P, H, W> {
     waiting: VecDeque<(u64, W, P)>,
