@@ -4,10 +4,8 @@
 //!
 //! # State
 //!
-//! * `queue`: a FIFO under a mutex. Pushed by any thread, drained only by the
-//!   owning hub (in one lock for everything waiting).
-//! * `len`: the queue's length, kept under the lock and readable without it,
-//!   so a hub can look at an empty inbox with one load.
+//! * `queue`: a `crossbeam_deque::Injector` (a lock-free FIFO). Pushed by any
+//!   thread, drained only by the owning hub (everything waiting at once).
 //! * `sleeping`: whether the owning hub is in (or about to enter) its
 //!   driver's `park`.
 //!
@@ -15,38 +13,48 @@
 //!
 //! | method | by | what |
 //! |---|---|---|
-//! | [`push`](Inbox::push) | a waker | lock, append, `len += 1`, unlock; `fence(SeqCst)`; read `sleeping`: if set, the caller must unpark the hub's driver |
-//! | [`drain_into`](Inbox::drain_into) | the hub | if `len` is not 0: lock, move everything out, `len = 0` |
-//! | [`begin_sleep`](Inbox::begin_sleep) | the hub | `sleeping = true`; `fence(SeqCst)`; read `len`: the hub may park only if it is 0 |
+//! | [`push`](Inbox::push) | a waker | append; `fence(SeqCst)`; read `sleeping`: if set, the caller must unpark the hub's driver |
+//! | [`drain_into`](Inbox::drain_into) | the hub | take everything waiting, in order |
+//! | [`begin_sleep`](Inbox::begin_sleep) | the hub | `sleeping = true`; `fence(SeqCst)`; look at the queue: the hub may park only if it is empty |
 //! | [`end_sleep`](Inbox::end_sleep) | the hub | `sleeping = false` |
 //!
 //! # Why a wake is never lost
 //!
 //! A waker does *append; fence; read `sleeping`*; the hub does *write
-//! `sleeping`; fence; read `len`*. Under `SeqCst` fences one of the two reads
+//! `sleeping`; fence; look at the queue*. Under `SeqCst` fences one of the two reads
 //! sees the other's write: either the hub sees the item and does not park, or
 //! the waker sees `sleeping` and unparks the driver, whose token outlives a
 //! park that has not started yet. A waker that reads `sleeping` as false
 //! while the hub is awake leaves the item for the hub's next look at its
-//! queues. The loom model `loom_wake.rs` checks this on this very code,
+//! queues. The loom model `loom_wake.rs` checks this on this very code (the
+//! queue's own atomics are crossbeam's, which loom does not instrument: to
+//! the model a push is one step, and what it explores is the handshake),
 //! together with the park word (`park.rs`), so that a started green thread
 //! woken from another hub and from an OS thread at once reaches its hub
 //! exactly once; a build with `--cfg grove_loom_weaken="inbox_skip_recheck"`
-//! lets the hub park without reading `len` after it set `sleeping`, and the
-//! model finds the lost wakeup.
+//! lets the hub park without looking at the queue after it set `sleeping`,
+//! and the model finds the lost wakeup.
 
 use std::collections::VecDeque;
 
-use crate::sync::{fence, lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crossbeam_deque::{Injector, Steal};
+
+use crate::sync::{fence, AtomicBool, Ordering};
 
 const RECHECK: bool = !cfg!(grove_loom_weaken = "inbox_skip_recheck");
 
 /// One hub's inbox. See the module documentation for the protocol.
-#[derive(Debug)]
 pub struct Inbox<T> {
-    queue: Mutex<VecDeque<T>>,
-    len: AtomicUsize,
+    queue: Injector<T>,
     sleeping: AtomicBool,
+}
+
+impl<T> std::fmt::Debug for Inbox<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbox")
+            .field("empty", &self.queue.is_empty())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T> Default for Inbox<T> {
@@ -59,8 +67,7 @@ impl<T> Inbox<T> {
     /// An empty inbox of an awake hub.
     pub fn new() -> Self {
         Inbox {
-            queue: Mutex::new(VecDeque::new()),
-            len: AtomicUsize::new(0),
+            queue: Injector::new(),
             sleeping: AtomicBool::new(false),
         }
     }
@@ -69,11 +76,7 @@ impl<T> Inbox<T> {
     /// caller must then unpark its driver.
     #[must_use = "a true result obliges the caller to unpark the hub"]
     pub fn push(&self, item: T) -> bool {
-        {
-            let mut q = lock(&self.queue);
-            q.push_back(item);
-            self.len.store(q.len(), Ordering::Relaxed);
-        }
+        self.queue.push(item);
         fence(Ordering::SeqCst);
         self.sleeping.load(Ordering::SeqCst)
     }
@@ -81,19 +84,23 @@ impl<T> Inbox<T> {
     /// Whether nothing waits (a hint for the owning hub; exact under the
     /// handshake of [`begin_sleep`](Inbox::begin_sleep)).
     pub fn is_empty(&self) -> bool {
-        self.len.load(Ordering::Acquire) == 0
+        self.queue.is_empty()
     }
 
     /// The owning hub: move everything waiting to the back of `into`, in
     /// order. Returns how many.
     pub fn drain_into(&self, into: &mut VecDeque<T>) -> usize {
-        if self.is_empty() {
-            return 0;
+        let mut n = 0;
+        while !self.queue.is_empty() {
+            match self.queue.steal() {
+                Steal::Success(t) => {
+                    into.push_back(t);
+                    n += 1;
+                }
+                Steal::Empty => break,
+                Steal::Retry => std::hint::spin_loop(),
+            }
         }
-        let mut q = lock(&self.queue);
-        let n = q.len();
-        into.extend(q.drain(..));
-        self.len.store(0, Ordering::Relaxed);
         n
     }
 
@@ -103,7 +110,7 @@ impl<T> Inbox<T> {
     pub fn begin_sleep(&self) -> bool {
         self.sleeping.store(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        !RECHECK || self.len.load(Ordering::SeqCst) == 0
+        !RECHECK || self.queue.is_empty()
     }
 
     /// The owning hub is awake again.

@@ -125,6 +125,9 @@ pub(crate) struct Core {
     /// Its hub has stopped: nobody polls it any more, and a descriptor
     /// registered here must move to a live reactor before it is waited on.
     closed: AtomicBool,
+    /// Its hub is asleep in its outer poller, where its own events wake it:
+    /// other hubs leave them to it.
+    parked: AtomicBool,
 }
 
 /// A hub's reactor as seen from a hub's outer poller: that reactor's poller
@@ -145,7 +148,16 @@ impl Core {
             entries: Mutex::new(HashMap::new()),
             next_key: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
+            parked: AtomicBool::new(false),
         })
+    }
+
+    /// Whether its hub sleeps in its outer poller right now (a hint: other
+    /// hubs neither watch nor take its events meanwhile, since it wakes for
+    /// them itself, and a started green thread woken by them runs there
+    /// anyway).
+    fn owner_parked(&self) -> bool {
+        self.parked.load(Ordering::Relaxed)
     }
 
     /// Whether its hub has stopped (see [`Core::close`]).
@@ -441,6 +453,10 @@ impl Outer {
     /// Sleeps until this hub's reactor or another hub's has events, or
     /// `unpark`, or `timeout`; then takes the events of every reactor that
     /// has some (if nobody else is taking them) and wakes their waiters.
+    /// Another hub's reactor is watched and taken from only while that hub
+    /// is not asleep itself: a sleeping hub wakes for its own events, and
+    /// taking them for it would only forward its green threads to it with
+    /// one more wakeup.
     fn park(&self, timeout: Option<Duration>) {
         let Ok(mut events) = self.events.try_lock() else {
             return;
@@ -449,8 +465,11 @@ impl Outer {
             .iter()
             .map(|w| (w.key, w.core.clone()))
             .collect();
+        let mut own = None;
         for (key, core) in &watches {
-            if *key != self.hub {
+            if *key == self.hub {
+                own = Some(core);
+            } else if !core.owner_parked() {
                 // SAFETY: `core` is alive, so its descriptor is open.
                 let fd = unsafe { BorrowedFd::borrow_raw(core.poller.as_raw_fd()) };
                 let _ = self
@@ -459,12 +478,22 @@ impl Outer {
             }
         }
         events.clear();
-        if self.poller.wait(&mut events, timeout).is_err() {
+        if let Some(core) = own {
+            core.parked.store(true, Ordering::Relaxed);
+        }
+        let waited = self.poller.wait(&mut events, timeout);
+        if let Some(core) = own {
+            core.parked.store(false, Ordering::Relaxed);
+        }
+        if waited.is_err() {
             return;
         }
         for ev in events.iter() {
-            if let Some((_, core)) = watches.iter().find(|(k, _)| *k == ev.key) {
-                core.poll(Some(Duration::ZERO));
+            match watches.iter().find(|(k, _)| *k == ev.key) {
+                Some((k, core)) if *k == self.hub || !core.owner_parked() => {
+                    core.poll(Some(Duration::ZERO));
+                }
+                _ => {}
             }
         }
     }
