@@ -6,38 +6,9 @@
 //! asked for on its own stack. With nothing to run it searches other hubs
 //! (`search.rs`) and then sleeps in its driver.
 //!
-//! # What a hub holds
-//!
-//! * `queues.local`: a `crossbeam_deque::Worker` (FIFO) of green threads that
-//!   may run anywhere: not started yet, or migrating. Other hubs steal from
-//!   its other end.
-//! * `queues.bound`: green threads bound to this hub (started here), runnable.
-//!   Only this hub looks at it.
-//! * `queues.runnext`: the bound (or started migrating) green thread most
-//!   recently woken by a green thread on this hub (Go's runnext), for
-//!   ping-pong latency. Never an unstarted one (`wake.rs`).
-//! * its inbox (`inbox.rs`, in `HubShared`): bound green threads woken from
-//!   elsewhere.
-//! * its timers (`timer.rs`), for parks of green threads bound here; parks
-//!   of unbound green threads (`spawn_later`, migrating ones) arm the
-//!   runtime's shared timers instead, which any hub fires.
-//!
-//! # Where the next green thread comes from
-//!
-//! 1. Every [`FAIR_TICK`]th turn: the injector, then the inbox, so that
-//!    neither remote source is starved by local work, nor one by the other.
-//! 2. `runnext`, at most [`RUNNEXT_MAX`] turns in a row while other work
-//!    waits, so a pair of green threads waking each other cannot starve the
-//!    rest.
-//! 3. The `bound` and `local` queues, alternating which goes first (after a
-//!    yield, the one the yielder did not go to).
-//! 4. The inbox and the injector, alternating which goes first.
-//! 5. Searching (`search.rs`), then sleeping ([`Hub::sleep`]).
-//!
-//! [`Hub::work_pending`] must see every queue that another hub could take
-//! work from (the injector and every stealable queue): it is the sleeping
-//! hub's last look, and a queue it misses is a lost wakeup. The inbox has its
-//! own handshake (`inbox.rs`).
+//! What a hub holds and the order it looks in for work: `queues.rs`. How it
+//! goes to sleep and who wakes it: `idle.rs`. Where a woken green thread
+//! goes: `wake.rs`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -53,8 +24,8 @@ use crossbeam_deque::Worker;
 use crate::error::panic_text;
 use crate::metrics::Counters;
 use crate::overflow;
+use crate::queues::Queues;
 use crate::runtime::Shared;
-use crate::search::steal_one;
 use crate::stack::StackPool;
 use crate::task::Task;
 use crate::timer::Timers;
@@ -69,17 +40,6 @@ pub(crate) const RUNNEXT_MAX: u32 = 16;
 /// rhythm does not lock into step with a workload's own period.
 pub(crate) const FAIR_TICK: u32 = 61;
 
-/// A hub's run queues (see the module docs).
-pub(crate) struct Queues {
-    pub(crate) local: Worker<Arc<Task>>,
-    pub(crate) runnext: Cell<Option<Arc<Task>>>,
-    pub(crate) bound: RefCell<VecDeque<Arc<Task>>>,
-    /// Set by a yield: the next pick looks first at the queue the yielder
-    /// did *not* go to (`Some(true)`: `bound` first), so a yield lets the
-    /// others run whichever queue they wait in.
-    pub(crate) after_yield: Cell<Option<bool>>,
-}
-
 /// One hub's private state. Lives on its OS thread's stack.
 ///
 /// Cells and `RefCell`s only: the hub and the green threads it runs share one
@@ -93,7 +53,6 @@ pub(crate) struct Hub {
     pub(crate) hub_ctx: Cell<Option<Context>>,
     pub(crate) current: Cell<*const Task>,
     pub(crate) tick: Cell<u32>,
-    streak: Cell<u32>,
     pub(crate) rng: Cell<u64>,
     pub(crate) searching: Cell<bool>,
     /// Green threads of this hub parked shielded (`thread::block`), to be
@@ -113,13 +72,13 @@ impl Hub {
                 runnext: Cell::new(None),
                 bound: RefCell::new(VecDeque::new()),
                 after_yield: Cell::new(None),
+                streak: Cell::new(0),
             },
             timers: RefCell::new(Timers::default()),
             pool: RefCell::new(StackPool::default()),
             hub_ctx: Cell::new(None),
             current: Cell::new(ptr::null()),
             tick: Cell::new(0),
-            streak: Cell::new(0),
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1)),
             searching: Cell::new(false),
             shielded: RefCell::new(Vec::new()),
@@ -137,7 +96,7 @@ impl Hub {
 
     /// Runs `f` on the hub's stack; a panic is reported on stderr (naming the
     /// hub) and contained. Returns whether `f` returned normally.
-    fn contain(&self, what: &str, f: impl FnOnce()) -> bool {
+    pub(crate) fn contain(&self, what: &str, f: impl FnOnce()) -> bool {
         match catch_unwind(AssertUnwindSafe(f)) {
             Ok(()) => true,
             Err(payload) => {
@@ -222,94 +181,8 @@ impl Hub {
         }
     }
 
-    fn next_task(&self, tick: u32) -> Option<Arc<Task>> {
-        let q = &self.queues;
-        if tick % FAIR_TICK == 0 {
-            if let Some(t) = self.pop_remote(true) {
-                return Some(t);
-            }
-        }
-        if let Some(t) = q.runnext.take() {
-            let others = !q.local.is_empty() || !q.bound.borrow().is_empty();
-            if self.streak.get() < RUNNEXT_MAX || !others {
-                self.streak.set(self.streak.get() + 1);
-                return Some(t);
-            }
-            q.runnext.set(Some(t));
-        }
-        self.streak.set(0);
-        let bound = || q.bound.borrow_mut().pop_front();
-        let local = || q.local.pop();
-        let bound_first = q.after_yield.take().unwrap_or(tick % 2 == 0);
-        let found = if bound_first {
-            bound().or_else(local)
-        } else {
-            local().or_else(bound)
-        };
-        found
-            .or_else(|| self.pop_remote(tick % 4 < 2))
-            .or_else(|| q.runnext.take())
-    }
-
-    /// The inbox (everything in it moves to `bound`) and the injector (a
-    /// batch moves to `local`), `injector_first` or not.
-    pub(crate) fn pop_remote(&self, injector_first: bool) -> Option<Arc<Task>> {
-        let inbox = || {
-            let mut bound = self.queues.bound.borrow_mut();
-            self.shared.hubs[self.index].inbox.drain_into(&mut bound);
-            bound.pop_front()
-        };
-        let injector =
-            || steal_one(|| self.shared.injector.steal_batch_and_pop(&self.queues.local));
-        if injector_first {
-            injector().or_else(inbox)
-        } else {
-            inbox().or_else(injector)
-        }
-    }
-
-    /// Whether another hub could take work now: the injector or any
-    /// stealable queue is non-empty. Must cover every queue that
-    /// [`Hub::next_task`] and `search` take unbound work from.
-    fn work_pending(&self) -> bool {
-        let shared = &self.shared;
-        !shared.injector.is_empty() || shared.hubs.iter().any(|h| !h.stealer.is_empty())
-    }
-
-    /// Nothing to do: sleep in the driver until woken or the next timer.
-    fn sleep(&self) {
-        let shared = &self.shared;
-        let me = &shared.hubs[self.index];
-        let was_searching = self.searching.replace(false);
-        // Every sleeper re-checks the queues after listing itself (idle.rs).
-        if shared.idle.go_to_sleep(self.index, was_searching) && self.work_pending() {
-            shared.notify();
-        }
-        // Read after go_to_sleep's fence: a shared timer armed since is
-        // either seen here or its armer's notify wakes a sleeper (runtime.rs).
-        let deadline = earliest(
-            self.timers.borrow().next_deadline(),
-            shared.timers.due_hint(),
-        );
-        if me.inbox.begin_sleep() && !shared.stopping.load(Ordering::SeqCst) {
-            let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if timeout != Some(Duration::ZERO) {
-                self.contain("driver park", || me.driver.park(timeout));
-            }
-        }
-        me.inbox.end_sleep();
-        self.searching.set(shared.idle.woken(self.index));
-    }
-
     /// Arms a timer on this hub (for a park of a green thread bound here).
     pub(crate) fn add_timer(&self, deadline: Instant, task: Arc<Task>, gen: crate::park::Gen) {
         self.timers.borrow_mut().insert(deadline, task, gen);
-    }
-}
-
-fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
     }
 }

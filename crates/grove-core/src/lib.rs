@@ -129,6 +129,7 @@ mod hub;
 mod local;
 mod metrics;
 mod overflow;
+mod queues;
 mod registry;
 mod runtime;
 mod search;

@@ -85,13 +85,6 @@ impl Shared {
             hub.driver.unpark();
         }
     }
-
-    /// Work became stealable: wake one sleeping hub if none is searching.
-    pub(crate) fn notify(&self) {
-        if let Some(i) = self.idle.notify() {
-            self.hubs[i].driver.unpark();
-        }
-    }
 }
 
 impl Hub {
