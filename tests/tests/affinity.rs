@@ -43,8 +43,6 @@ thread_local! {
 fn a_thread_local_reference_held_across_parks_stays_on_one_os_thread() {
     const N: u64 = 200_000;
     let rt = rt(2);
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = churn(&rt, stop.clone());
     let counters: Vec<_> = (0..2)
         .map(|_| {
             rt.spawn(|| {
@@ -66,8 +64,6 @@ fn a_thread_local_reference_held_across_parks_stays_on_one_os_thread() {
         })
         .collect();
     let hubs: Vec<usize> = counters.into_iter().map(|g| g.join().unwrap()).collect();
-    stop.store(true, Ordering::Relaxed);
-    load.into_iter().for_each(|g| g.join().unwrap());
     // Every increment landed in the slot of the hub its green thread ran on.
     let total: u64 = (0..2)
         .map(|h| {
@@ -329,4 +325,38 @@ fn pinned_green_threads_stay_put_on_a_migrating_runtime() {
     assert!(g.join().unwrap());
     stop.store(true, Ordering::Relaxed);
     load.into_iter().for_each(|g| g.join().unwrap());
+}
+
+/// A migrating green thread's sleep is on the runtime's shared timers: it
+/// ends on time on the idle hub while the hub it slept on computes.
+#[test]
+fn a_migrating_sleeper_wakes_on_the_idle_hub_while_its_hub_computes() {
+    let rt = rt(2);
+    let (tx, rx) = std::sync::mpsc::channel();
+    // SAFETY: the closure holds no thread-local state, reference or guard
+    // across its sleep (only a channel sender).
+    let sleeper = unsafe { Builder::new().allow_migration() }
+        .spawn_on(rt.handle(), move || {
+            tx.send(grove::hub_index().unwrap()).unwrap();
+            grove::sleep(Duration::from_millis(100));
+            grove::hub_index().unwrap()
+        })
+        .unwrap();
+    let slept_on = rx.recv().unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let d = done.clone();
+    let hog = Builder::new()
+        .hub(slept_on)
+        .spawn_on(rt.handle(), move || {
+            let t = Instant::now();
+            while !d.load(Ordering::SeqCst) && t.elapsed() < Duration::from_secs(10) {
+                std::hint::spin_loop();
+            }
+            d.load(Ordering::SeqCst)
+        })
+        .unwrap();
+    let woke_on = sleeper.join().unwrap();
+    done.store(true, Ordering::SeqCst);
+    assert!(hog.join().unwrap(), "the sleep waited for the busy hub");
+    assert_ne!(woke_on, slept_on);
 }

@@ -146,13 +146,17 @@ fn shutdown_while_destructors_wait_ends_pinned_or_not() {
             };
             gs.push(
                 b.spawn_on(rt.handle(), move || {
+                    // A helper on the same hub, which shutdown kills too: the
+                    // destructor waits for it, then sleeps.
+                    let helper = Builder::new().pinned().spawn(forever).unwrap();
                     let _slow = SlowDrop(Duration::from_millis(30), d);
+                    let _join = WaitOnDrop(Some(helper));
                     forever()
                 })
                 .unwrap(),
             );
         }
-        grove_tests::until("all started", || rt.handle().stacks_in_use() == 8);
+        grove_tests::until("all started", || rt.handle().stacks_in_use() == 16);
         assert!(
             rt.shutdown_timeout(BOUND),
             "shutdown hung on {workers} hubs"
@@ -160,6 +164,17 @@ fn shutdown_while_destructors_wait_ends_pinned_or_not() {
         assert_eq!(dropped.load(Ordering::SeqCst), 8);
         for g in gs {
             assert!(matches!(g.join(), Err(grove::Error::Killed)));
+        }
+    }
+}
+
+/// Waits for a green thread (whatever its outcome) when dropped.
+struct WaitOnDrop(Option<Greenlet<()>>);
+
+impl Drop for WaitOnDrop {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            h.wait();
         }
     }
 }
