@@ -18,14 +18,19 @@ impl Unpark for Waiter {
     }
 }
 
-/// What `Greenlet::wait` then `join` do: queue, park until finished, take.
+/// What `Greenlet::join` does (`Target::wait_until`): if not finished yet,
+/// queue, park until finished and leave the list; then take. The first
+/// check takes no lock, so the outcome reaches it only through `finished`'s
+/// ordering.
 fn join(c: &Completion<u64, Waiter>) -> u64 {
-    let me = Waiter(Arc::new(ThreadParker::new()));
-    if let Some(ticket) = c.add_waiter(me.clone()) {
-        while !c.is_finished() {
-            me.0.park(None);
+    if !c.is_finished() {
+        let me = Waiter(Arc::new(ThreadParker::new()));
+        if let Some(ticket) = c.add_waiter(me.clone()) {
+            while !c.is_finished() {
+                me.0.park(None);
+            }
+            c.remove_waiter(ticket);
         }
-        c.remove_waiter(ticket);
     }
     // SAFETY: this joiner is the only party that reads the outcome.
     unsafe { c.take() }.expect("finished without an outcome")
