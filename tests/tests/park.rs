@@ -148,12 +148,17 @@ fn unpark_does_not_end_a_sleep_but_keeps_its_token() {
     let rt = rt2();
     let g = rt.spawn(|| {
         let me = grove::current();
+        // Unparks in the middle of the sleep. (Joined only at the end: a
+        // join parks, and that park could take the token.)
+        let waker = grove::spawn(move || {
+            grove::sleep(Duration::from_millis(5));
+            me.unpark();
+        });
         let t = Instant::now();
-        let waker = grove::spawn(move || me.unpark());
-        waker.join().unwrap();
         grove::sleep(Duration::from_millis(20));
         let slept = t.elapsed();
         let token_kept = !grove::park_timeout(Duration::from_secs(5)).timed_out();
+        waker.join().unwrap();
         (slept, token_kept)
     });
     let (slept, token_kept) = g.join().unwrap();
