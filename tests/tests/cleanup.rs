@@ -38,6 +38,8 @@ fn kill_on_drop_case(workers: usize, pinned: bool, killed: bool) {
     let rt = rt(workers);
     let child_done = Arc::new(AtomicBool::new(false));
     let cd = child_done.clone();
+    let guarded = Arc::new(AtomicBool::new(false));
+    let gd = guarded.clone();
     let mut b = Builder::new();
     if pinned {
         b = b.hub(workers - 1);
@@ -61,6 +63,7 @@ fn kill_on_drop_case(workers: usize, pinned: bool, killed: bool) {
                 })
                 .unwrap();
             let _guard = KillOnDrop(Some(child));
+            gd.store(true, Ordering::SeqCst);
             grove::yield_now();
             if killed {
                 forever()
@@ -69,7 +72,7 @@ fn kill_on_drop_case(workers: usize, pinned: bool, killed: bool) {
         })
         .unwrap();
     if killed {
-        std::thread::sleep(Duration::from_millis(5));
+        grove_tests::until("the guard is set", || guarded.load(Ordering::SeqCst));
         assert!(parent.kill_timeout(BOUND), "kill on {workers} hubs");
     }
     assert!(
@@ -229,26 +232,28 @@ fn while_a_cleanup_is_parked_its_hub_reads_panicking_and_kills_wait_for_its_end(
     let rt = rt(2);
     let release = Arc::new(AtomicBool::new(false));
     let dropped = Arc::new(AtomicUsize::new(0));
-    struct WaitFor(Arc<AtomicBool>, Arc<AtomicUsize>);
+    struct WaitFor(Arc<AtomicBool>, Arc<AtomicUsize>, Arc<AtomicBool>);
     impl Drop for WaitFor {
         fn drop(&mut self) {
+            self.2.store(true, Ordering::SeqCst);
             while !self.0.load(Ordering::SeqCst) {
                 grove::sleep(Duration::from_millis(1));
             }
             self.1.fetch_add(1, Ordering::SeqCst);
         }
     }
+    let in_cleanup = Arc::new(AtomicBool::new(false));
     let cleaning = {
-        let (r, d) = (release.clone(), dropped.clone());
+        let (r, d, c) = (release.clone(), dropped.clone(), in_cleanup.clone());
         Builder::new()
             .hub(0)
             .spawn_on(rt.handle(), move || {
-                let _w = WaitFor(r, d);
+                let _w = WaitFor(r, d, c);
                 panic!("unwinds into a waiting destructor");
             })
             .unwrap()
     };
-    std::thread::sleep(Duration::from_millis(20));
+    grove_tests::until("the cleanup waits", || in_cleanup.load(Ordering::SeqCst));
     let look = |hub| {
         Builder::new()
             .hub(hub)
@@ -263,11 +268,16 @@ fn while_a_cleanup_is_parked_its_hub_reads_panicking_and_kills_wait_for_its_end(
     );
     assert!(!look(1), "the other hub does not");
     // A green thread of hub 0 that parks now, and is killed while parked.
+    let parked = Arc::new(AtomicBool::new(false));
+    let p = parked.clone();
     let victim = Builder::new()
         .hub(0)
-        .spawn_on(rt.handle(), forever)
+        .spawn_on(rt.handle(), move || {
+            p.store(true, Ordering::SeqCst);
+            forever()
+        })
         .unwrap();
-    std::thread::sleep(Duration::from_millis(20));
+    grove_tests::until("the victim runs", || parked.load(Ordering::SeqCst));
     victim.to_ref().kill_nowait();
     std::thread::sleep(Duration::from_millis(20));
     assert!(
@@ -300,7 +310,10 @@ fn a_kill_during_a_waiting_destructor_lets_it_finish() {
         let _slow = SlowDrop(Duration::from_millis(50), d);
         panic!("fails");
     });
-    std::thread::sleep(Duration::from_millis(10));
+    // Once it is inside its destructor's sleep (it shows as parked).
+    grove_tests::until("in the destructor", || {
+        rt.metrics().iter().map(|h| h.parked).sum::<u64>() > 0
+    });
     assert!(g.kill_timeout(BOUND));
     assert_eq!(dropped.load(Ordering::SeqCst), 1);
     assert!(matches!(g.join(), Err(grove::Error::Panicked(_))));

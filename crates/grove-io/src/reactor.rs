@@ -153,9 +153,8 @@ impl Core {
     }
 
     /// Whether its hub sleeps in its outer poller right now (a hint: other
-    /// hubs neither watch nor take its events meanwhile, since it wakes for
-    /// them itself, and a started green thread woken by them runs there
-    /// anyway).
+    /// hubs do not take its events meanwhile, since it wakes for them
+    /// itself, and a started green thread woken by them runs there anyway).
     fn owner_parked(&self) -> bool {
         self.parked.load(Ordering::Relaxed)
     }
@@ -453,10 +452,10 @@ impl Outer {
     /// Sleeps until this hub's reactor or another hub's has events, or
     /// `unpark`, or `timeout`; then takes the events of every reactor that
     /// has some (if nobody else is taking them) and wakes their waiters.
-    /// Another hub's reactor is watched and taken from only while that hub
-    /// is not asleep itself: a sleeping hub wakes for its own events, and
-    /// taking them for it would only forward its green threads to it with
-    /// one more wakeup.
+    /// Another hub's events are not taken while that hub is asleep itself:
+    /// it wakes for them, and taking them for it would only forward its
+    /// green threads to it with one more wakeup. (They stay watched: that
+    /// hub may wake and get busy while this one sleeps.)
     fn park(&self, timeout: Option<Duration>) {
         let Ok(mut events) = self.events.try_lock() else {
             return;
@@ -469,7 +468,7 @@ impl Outer {
         for (key, core) in &watches {
             if *key == self.hub {
                 own = Some(core);
-            } else if !core.owner_parked() {
+            } else {
                 // SAFETY: `core` is alive, so its descriptor is open.
                 let fd = unsafe { BorrowedFd::borrow_raw(core.poller.as_raw_fd()) };
                 let _ = self
