@@ -5,6 +5,9 @@ pub mod fuzz;
 mod fuzz_sync;
 
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Re-runs the current test binary with only test `name`, with the
 /// environment variable `var` set, and returns what it did. The test checks
@@ -32,6 +35,29 @@ pub fn run_child_with(name: &str, var: &str, value: &str) -> Output {
         .env(var, value)
         .output()
         .expect("run the child test process")
+}
+
+/// Keeps hub `hub` of `rt` computing, never blocking, until `stop` is set
+/// or ten seconds pass. The green thread returns whether `stop` ended it
+/// (false: something waited for the busy hub instead of running elsewhere).
+///
+/// ```no_run
+/// use std::sync::{atomic::AtomicBool, Arc};
+/// let rt = grove::Runtime::builder().workers(2).build().unwrap();
+/// let stop = Arc::new(AtomicBool::new(true));
+/// assert!(grove_tests::hog(&rt, 0, stop).join().unwrap());
+/// ```
+pub fn hog(rt: &grove::Runtime, hub: usize, stop: Arc<AtomicBool>) -> grove::Greenlet<bool> {
+    grove::Builder::new()
+        .hub(hub)
+        .spawn_on(rt.handle(), move || {
+            let t = Instant::now();
+            while !stop.load(Ordering::SeqCst) && t.elapsed() < Duration::from_secs(10) {
+                std::hint::spin_loop();
+            }
+            stop.load(Ordering::SeqCst)
+        })
+        .expect("a hub that exists")
 }
 
 /// Waits, polling every millisecond for at most ten seconds, until `cond`

@@ -231,6 +231,7 @@ fn a_green_thread_woken_by_a_busy_waker_runs_on_its_own_idle_hub() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(5));
     let t = sleeper.thread();
+    // The waker wakes it, then computes without blocking.
     let done = Arc::new(AtomicBool::new(false));
     let d = done.clone();
     let waker = Builder::new()
@@ -344,17 +345,7 @@ fn a_migrating_sleeper_wakes_on_the_idle_hub_while_its_hub_computes() {
         .unwrap();
     let slept_on = rx.recv().unwrap();
     let done = Arc::new(AtomicBool::new(false));
-    let d = done.clone();
-    let hog = Builder::new()
-        .hub(slept_on)
-        .spawn_on(rt.handle(), move || {
-            let t = Instant::now();
-            while !d.load(Ordering::SeqCst) && t.elapsed() < Duration::from_secs(10) {
-                std::hint::spin_loop();
-            }
-            d.load(Ordering::SeqCst)
-        })
-        .unwrap();
+    let hog = grove_tests::hog(&rt, slept_on, done.clone());
     let woke_on = sleeper.join().unwrap();
     done.store(true, Ordering::SeqCst);
     assert!(hog.join().unwrap(), "the sleep waited for the busy hub");

@@ -199,26 +199,6 @@ fn wait_readable_and_writable_on_a_foreign_descriptor() {
         .unwrap();
 }
 
-/// Hub `hub` computes without yielding until `done` is set (or 10 s pass);
-/// returns whether it was set.
-fn hog_hub(
-    rt: &Runtime,
-    hub: usize,
-    done: Arc<std::sync::atomic::AtomicBool>,
-) -> grove::Greenlet<bool> {
-    use std::sync::atomic::Ordering;
-    Builder::new()
-        .hub(hub)
-        .spawn_on(rt.handle(), move || {
-            let t = std::time::Instant::now();
-            while !done.load(Ordering::SeqCst) && t.elapsed() < Duration::from_secs(10) {
-                std::hint::spin_loop();
-            }
-            done.load(Ordering::SeqCst)
-        })
-        .unwrap()
-}
-
 /// Readiness on a socket registered with a hub that is busy computing is
 /// noticed by the idle hub, which takes the events; a reader that allows
 /// migration is then run there at once.
@@ -247,7 +227,7 @@ fn readiness_on_a_busy_hub_is_noticed_by_the_idle_one() {
     std::thread::sleep(Duration::from_millis(5));
     // Its socket's hub now computes without yielding until the reader is done.
     let done = Arc::new(AtomicBool::new(false));
-    let hog = hog_hub(&rt, started_on.unwrap_or(0), done.clone());
+    let hog = grove_tests::hog(&rt, started_on.unwrap_or(0), done.clone());
     std::thread::sleep(Duration::from_millis(5));
     peer.write_all(b"data").unwrap();
     let (buf, ran_on) = reader.join().unwrap();
