@@ -7,8 +7,8 @@
 //! cross-hub wakeups all end the same wait.
 //!
 //! [`ThreadParker`] is also the OS-level half of every in-place park: a plain
-//! OS thread blocking through grove, or a green thread that must block
-//! without switching, waits on its thread's parker.
+//! OS thread blocking through grove waits on its thread's parker. (Green
+//! threads always switch to their hub instead.)
 //!
 //! # Protocol
 //!

@@ -47,8 +47,8 @@
 //! (The loom model `one_task_wakes_at_most_one_hub` finds this interleaving
 //! in the weakened build below.)
 //!
-//! Work aimed at one hub (a pinned green thread) cannot wait for a searcher,
-//! so it uses the hub's own `sleeping` flag instead (see `hub.rs`).
+//! Work aimed at one hub (a started green thread bound to it) cannot wait for
+//! a searcher, so it uses the hub's inbox handshake instead (`inbox.rs`).
 //!
 //! A build with `--cfg grove_loom_weaken="idle_skip_recheck"` re-checks only
 //! in the last searcher, to show that the loom model catches the lost wakeup.

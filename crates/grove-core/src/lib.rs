@@ -141,8 +141,6 @@ mod thread;
 mod timer;
 mod wake;
 
-/// The wait list shared by grove's crates (grove-sync's primitives, grove-io's
-/// descriptors, completions): not a stable API of its own.
 #[doc(hidden)]
 pub mod wait;
 

@@ -68,7 +68,7 @@ impl Builder {
         }
     }
 
-    /// Names the green thread (shown by [`Thread::name`] and in overflow reports).
+    /// Names the green thread (shown by [`Thread::name`](crate::Thread::name) and in overflow reports).
     ///
     /// ```
     /// let g = grove_core::Builder::new().name("x").spawn(|| ()).unwrap();

@@ -2,7 +2,8 @@
 //! they wait for. Every place that keeps green threads (or OS threads)
 //! waiting for something uses it: every grove-sync primitive, a green
 //! thread's completion (its joiners, `completion.rs`), and grove-io's
-//! descriptors (their readers and writers).
+//! descriptors (their readers and writers). Shared by grove's crates, not
+//! a stable API of its own.
 //!
 //! # The protocol
 //!
