@@ -135,7 +135,7 @@ impl Hub {
                 exec.context = Some(t.context);
                 Counters::bump(&self.counters().parked, 1);
                 match task.state.commit() {
-                    Commit::Resume => self.resume_next(task),
+                    Commit::Resume => self.set_runnext(task),
                     Commit::Parked if task.unwinding() => self.shielded.borrow_mut().push(task),
                     Commit::Parked => {}
                 }

@@ -21,7 +21,8 @@
 //! |---|---|---|---|
 //! | a green thread on hub H | bound to H | H's `runnext` (the one it displaces: H's `bound` queue, or its stealable queue) | nobody: H runs it next |
 //! | a green thread on hub H | started, migrating | H's `runnext` | nobody |
-//! | H's own loop (timers, commit of a park) | bound to H | H's `bound` queue | nobody |
+//! | H's own loop, committing a park a wake already ended | bound to H (or started, migrating) | H's `runnext` | nobody |
+//! | H's own loop (timers, ending shielded parks) | bound to H | H's `bound` queue | nobody |
 //! | any thread but hub K | bound to K | K's inbox | K, if it sleeps (`inbox.rs`) |
 //! | hub H (anything on it) | unbound (not started, or migrating and not woken by a green thread) | H's stealable queue | one sleeping hub, if no hub searches (`idle.rs`) |
 //! | a thread outside the runtime | unbound | the runtime's injector | likewise |
@@ -114,17 +115,13 @@ impl Hub {
         }
     }
 
-    /// A green thread on this hub woke `task` (bound here, or a started
-    /// migrating one): it runs next; the one it displaces is queued.
-    fn set_runnext(&self, task: Arc<Task>) {
+    /// `task` (bound here, or a started migrating one) runs next: woken by a
+    /// green thread on this hub, or found already woken when the hub
+    /// committed its park. The one it displaces is queued.
+    pub(crate) fn set_runnext(&self, task: Arc<Task>) {
         if let Some(old) = self.queues.runnext.replace(Some(task)) {
             self.push_runnable(old);
         }
-    }
-
-    /// The hub's commit found a wake already there: resume it next.
-    pub(crate) fn resume_next(&self, task: Arc<Task>) {
-        self.set_runnext(task);
     }
 
     /// `task` yielded: it goes behind everything runnable here now, including
