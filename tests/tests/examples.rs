@@ -238,3 +238,41 @@ fn kv_server_example_works_with_redis_cli_and_redis_benchmark() {
     }
     assert!(server.stop(Duration::from_secs(10)));
 }
+
+#[allow(dead_code)]
+#[path = "../../crates/grove/examples/deadlock.rs"]
+mod deadlock;
+
+#[allow(dead_code)]
+#[path = "../../crates/grove/examples/stuck_hub.rs"]
+mod stuck_hub;
+
+#[test]
+fn deadlock_example_finds_the_cycle_and_the_whole_runtime_deadlock() {
+    let rt = grove::Runtime::builder()
+        .workers(2)
+        .on_deadlock(|_| {})
+        .build()
+        .unwrap();
+    let cycles = deadlock::partial(&rt);
+    assert_eq!(cycles.len(), 1);
+    assert_eq!(cycles[0].threads.len(), 3);
+    let text = cycles[0].to_string();
+    assert!(text.contains("'writer' waits to join"), "{text}");
+    assert!(text.contains("held by green thread"), "{text}");
+    let report = deadlock::whole(&rt);
+    assert!(report.contains("'ping': Queue::get on 0x"), "{report}");
+    assert!(report.contains("'pong': Queue::get on 0x"), "{report}");
+    rt.shutdown();
+}
+
+#[test]
+fn stuck_hub_example_reports_each_mistake_once() {
+    let reports = stuck_hub::run();
+    let names: Vec<_> = reports.iter().filter_map(|r| r.name.clone()).collect();
+    assert_eq!(names, ["cruncher", "napper"], "{reports:?}");
+    assert_eq!(reports[0].waiting, 3);
+    if cfg!(target_os = "linux") {
+        assert_eq!(reports[1].syscall.as_deref(), Some("clock_nanosleep"));
+    }
+}

@@ -122,6 +122,17 @@ pub trait Driver: Send + Sync + 'static {
     /// assert!(stopped.load(Ordering::SeqCst));
     /// ```
     fn detach(&self) {}
+
+    /// How many descriptors are registered with this driver's reactor, if
+    /// it has one (for snapshots). Default: `None`.
+    ///
+    /// ```
+    /// use grove_core::Driver;
+    /// assert_eq!(grove_core::ThreadParker::new().registered(), None);
+    /// ```
+    fn registered(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// The default [`Driver`]: a token, a mutex and a condvar.

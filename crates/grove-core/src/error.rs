@@ -30,6 +30,10 @@ pub enum Error {
     JoinSelf,
     /// The green thread could not start (for example, no stack could be mapped).
     Spawn(SpawnError),
+    /// Waiting from outside the runtime, the caller learned that every
+    /// green thread of the runtime is parked and nothing can wake any of
+    /// them: the report says who waits for what.
+    Deadlock(std::sync::Arc<crate::DeadlockReport>),
 }
 
 impl Error {
@@ -69,6 +73,7 @@ impl fmt::Debug for Error {
             },
             Error::JoinSelf => f.write_str("JoinSelf"),
             Error::Spawn(e) => f.debug_tuple("Spawn").field(e).finish(),
+            Error::Deadlock(r) => f.debug_tuple("Deadlock").field(r).finish(),
         }
     }
 }
@@ -83,6 +88,7 @@ impl fmt::Display for Error {
             },
             Error::JoinSelf => f.write_str("a green thread cannot join itself"),
             Error::Spawn(e) => write!(f, "the green thread could not start: {e}"),
+            Error::Deadlock(r) => write!(f, "deadlock: {r}"),
         }
     }
 }

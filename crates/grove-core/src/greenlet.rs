@@ -10,8 +10,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::completion::{Completion, Unpark};
+use crate::deadlock::DeadlockReport;
 use crate::error::Error;
 use crate::hub::current_task;
+use crate::reason::WaitReason;
 use crate::task::Task;
 use crate::thread::{self, Thread, ThreadId};
 use crate::wait::Ticket;
@@ -63,6 +65,7 @@ impl Target {
     }
 
     fn request_kill(&self) {
+        crate::trace::kill(&self.task);
         let n = self.task.state.kill();
         crate::wake::wake(self.task.clone(), n);
     }
@@ -76,30 +79,50 @@ impl Target {
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        matches!(self.wait_end(deadline, false), Ok(true))
+    }
+
+    /// Waits for the end or `deadline` (`Ok(false)`). With `deadlocks`, a
+    /// caller outside the runtime also stops at a deadlock report of the
+    /// target's runtime made after it began (`watch.rs`).
+    fn wait_end(
+        &self,
+        deadline: Option<Instant>,
+        deadlocks: bool,
+    ) -> Result<bool, Arc<DeadlockReport>> {
         if self.done.is_finished() {
-            return true;
+            return Ok(true);
         }
+        let watch = &self.task.shared.watch;
+        let outside = deadlocks && current_task().is_none();
+        let epoch = if outside { watch.epoch() } else { 0 };
         let Some(ticket) = self.done.add_waiter(thread::current()) else {
-            return true;
+            return Ok(true);
         };
+        if outside {
+            crate::thread::join_outside(&self.task.shared);
+        }
         // Off the list when the wait ends, also by unwinding (a kill).
         let _unlist = Unlist {
             done: &*self.done,
             ticket,
         };
+        let why = WaitReason::Join {
+            target: ThreadId::from_raw(self.task.id),
+        };
         loop {
             if self.done.is_finished() {
-                return true;
+                return Ok(true);
             }
-            match deadline {
-                None => thread::park(),
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => {
-                        let _ = thread::park_timeout(left);
-                    }
-                    _ => return self.done.is_finished(),
-                },
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(self.done.is_finished());
             }
+            if outside {
+                if let Some(report) = watch.deadlock_after(epoch) {
+                    return Err(report);
+                }
+            }
+            thread::park_until(why, deadline);
         }
     }
 }
@@ -159,6 +182,11 @@ impl<T: Send + 'static> Greenlet<T> {
     /// Waits for the green thread to finish and returns its value, or why
     /// there is none (gevent's `get()`; `std::thread::JoinHandle::join`).
     ///
+    /// Called from outside the runtime (an OS thread), it also ends with
+    /// [`Error::Deadlock`] when the runtime reports that none of its green
+    /// threads can ever run again (see [`DeadlockReport`]); the green
+    /// thread is then left where it is, detached.
+    ///
     /// ```
     /// let g = grove_core::spawn(|| panic!("oops"));
     /// assert!(g.join().is_err());
@@ -167,7 +195,9 @@ impl<T: Send + 'static> Greenlet<T> {
         if self.target.is_current() {
             return Err(Error::JoinSelf);
         }
-        self.target.wait_until(None);
+        if let Err(report) = self.target.wait_end(None, true) {
+            return Err(Error::Deadlock(report));
+        }
         // SAFETY: we own the only typed handle, so nobody else can read the
         // outcome (a GreenletRef cannot).
         let outcome = unsafe { self.packet.take() };

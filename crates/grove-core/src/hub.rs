@@ -84,6 +84,10 @@ impl Hub {
             shielded: RefCell::new(Vec::new()),
         };
         crate::switch::enter(&hub);
+        hub.shared.hubs[index]
+            .watch
+            .tid
+            .store(os_thread_id(), Ordering::Relaxed);
         hub.contain("attach", || hub.shared.hubs[index].driver.attach());
         // A panic on the hub's own stack (a user driver, a bug) must not end
         // the hub silently: report it and go on with the loop.
@@ -152,9 +156,9 @@ impl Hub {
         let now = Instant::now();
         let mut due = Vec::new();
         if own {
-            self.timers
-                .borrow_mut()
-                .fire_due(now, |task, gen| due.push((task, gen)));
+            let mut timers = self.timers.borrow_mut();
+            timers.fire_due(now, |task, gen| due.push((task, gen)));
+            self.mirror_timers(timers.len());
         }
         if shared_due.is_some_and(|d| d <= now) {
             self.shared.timers.fire_due(now, &mut due);
@@ -183,6 +187,29 @@ impl Hub {
 
     /// Arms a timer on this hub (for a park of a green thread bound here).
     pub(crate) fn add_timer(&self, deadline: Instant, task: Arc<Task>, gen: crate::park::Gen) {
-        self.timers.borrow_mut().insert(deadline, task, gen);
+        let mut timers = self.timers.borrow_mut();
+        timers.insert(deadline, task, gen);
+        self.mirror_timers(timers.len());
+    }
+
+    /// Tells snapshots how many timer entries this hub holds.
+    fn mirror_timers(&self, n: usize) {
+        self.shared.hubs[self.index]
+            .watch
+            .timers
+            .store(n, Ordering::Relaxed);
+    }
+}
+
+/// The kernel's id of the calling OS thread (0 where there is none).
+fn os_thread_id() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions and cannot fail.
+        (unsafe { libc::gettid() }) as u64
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
     }
 }

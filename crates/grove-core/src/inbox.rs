@@ -64,6 +64,11 @@ impl<T> Default for Inbox<T> {
 }
 
 impl<T> Inbox<T> {
+    /// How many items wait in it (a moment's count, for snapshots).
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
     /// An empty inbox of an awake hub.
     pub fn new() -> Self {
         Inbox {

@@ -122,7 +122,10 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+mod builder;
+mod deadlock;
 mod driver;
+mod dump;
 mod error;
 mod greenlet;
 mod hub;
@@ -130,16 +133,21 @@ mod local;
 mod metrics;
 mod overflow;
 mod queues;
+mod reason;
 mod registry;
+mod report;
 mod runtime;
 mod search;
+mod snapshot;
 mod spawn;
 mod stack;
 mod switch;
 mod task;
 mod thread;
 mod timer;
+mod trace;
 mod wake;
+mod watch;
 
 #[doc(hidden)]
 pub mod wait;
@@ -152,6 +160,8 @@ mod idle;
 mod inbox;
 #[cfg(not(loom))]
 mod park;
+#[cfg(not(loom))]
+mod record;
 #[cfg(not(loom))]
 mod sync;
 
@@ -170,16 +180,38 @@ pub mod inbox;
 pub mod park;
 #[cfg(loom)]
 #[doc(hidden)]
+pub mod record;
+#[cfg(loom)]
+#[doc(hidden)]
 pub mod sync;
 
+pub use deadlock::{Cycle, DeadlockReport};
 pub use driver::{set_default_drivers, Driver, DriverFactory, ThreadParker};
+pub use dump::{dump_on_signal, snapshot_all};
 pub use error::{BuildError, Error, GreenletExit, SpawnError};
 pub use greenlet::{joinall, Greenlet, GreenletRef};
 pub use local::GreenLocal;
 pub use metrics::HubMetrics;
+pub use reason::{ObjectId, WaitReason};
 pub use runtime::{Handle, Runtime, RuntimeBuilder, MAX_WORKERS};
+pub use snapshot::{GreenState, GreenThreadSnapshot, HubSnapshot, Snapshot};
 pub use spawn::{spawn, spawn_later, Builder};
 pub use stack::{DEFAULT_STACK, MAX_STACK, MIN_STACK};
 pub use thread::{
-    current, hub_index, park, park_timeout, sleep, yield_now, ParkTimeoutResult, Thread, ThreadId,
+    current, hub_index, park, park_timeout, park_with, sleep, yield_now, ParkTimeoutResult, Thread,
+    ThreadId,
 };
+pub use watch::{OutsideWork, StuckHub, DEFAULT_STUCK_AFTER};
+
+/// A [`Snapshot`] of the caller's runtime (the default runtime outside
+/// one): every hub and every live green thread, with what each waits for.
+///
+/// ```
+/// let g = grove_core::spawn(grove_core::park);
+/// let snap = grove_core::snapshot();
+/// assert!(snap.thread(g.id()).is_some());
+/// g.kill();
+/// ```
+pub fn snapshot() -> Snapshot {
+    Handle::current().snapshot()
+}

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// assert!(total >= 1);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct HubMetrics {
     /// The hub's index.

@@ -92,6 +92,21 @@ impl Registry {
         all
     }
 
+    /// Every live task, shard by shard (for snapshots).
+    pub(crate) fn all(&self) -> Vec<Arc<Task>> {
+        let mut all = Vec::with_capacity(self.live());
+        for shard in &self.shards {
+            all.extend(lock(shard).slots.iter().flatten().cloned());
+        }
+        all
+    }
+
+    /// The live task with this id, if any.
+    pub(crate) fn find(&self, id: u64) -> Option<Arc<Task>> {
+        let shard = lock(&self.shards[(id as usize) % SHARDS]);
+        shard.slots.iter().flatten().find(|t| t.id == id).cloned()
+    }
+
     pub(crate) fn live(&self) -> usize {
         self.live.load(Ordering::SeqCst)
     }

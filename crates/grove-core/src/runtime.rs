@@ -6,22 +6,25 @@ use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_deque::{Injector, Stealer, Worker};
+use crossbeam_deque::{Injector, Stealer};
 
-use crate::driver::{self, Driver, DriverFactory, ThreadParker};
+pub use crate::builder::RuntimeBuilder;
+use crate::driver::Driver;
 use crate::error::BuildError;
 use crate::greenlet::Greenlet;
-use crate::hub::{self, Hub};
+use crate::hub;
 use crate::idle::Idle;
 use crate::inbox::Inbox;
 use crate::metrics::{Counters, HubMetrics};
-use crate::overflow;
 use crate::park::Gen;
 use crate::registry::Registry;
+use crate::snapshot::Snapshot;
 use crate::spawn::Builder;
-use crate::stack::{self, StackSource};
+use crate::stack::StackSource;
 use crate::task::Task;
+use crate::thread::Outside;
 use crate::timer::SharedTimers;
+use crate::watch::{HubWatch, Watch};
 
 /// The most hubs one runtime may have.
 ///
@@ -38,10 +41,14 @@ pub(crate) struct HubShared {
     pub(crate) inbox: Inbox<Arc<Task>>,
     pub(crate) driver: Box<dyn Driver>,
     pub(crate) counters: Counters,
+    /// What the watcher and snapshots read of it (`watch.rs`).
+    pub(crate) watch: HubWatch,
 }
 
 /// The state a runtime's hubs share. Routing work to it is `wake.rs`.
 pub(crate) struct Shared {
+    /// Unique among runtimes, for the whole process.
+    pub(crate) id: u64,
     pub(crate) hubs: Box<[HubShared]>,
     pub(crate) injector: Injector<Arc<Task>>,
     pub(crate) idle: Idle,
@@ -54,6 +61,10 @@ pub(crate) struct Shared {
     /// Green threads spawned here migrate unless spawned `pinned`.
     pub(crate) migrate: bool,
     pub(crate) stopping: AtomicBool,
+    /// The watcher's settings and its last deadlock report (`watch.rs`).
+    pub(crate) watch: Watch,
+    /// OS threads outside the runtime that act on it (`thread.rs`).
+    pub(crate) outside: Outside,
 }
 
 impl Shared {
@@ -193,6 +204,22 @@ impl Handle {
         self.shared.registry.live()
     }
 
+    /// Every hub and every live green thread of this runtime, with what each
+    /// waits for (see [`Snapshot`]). Callable from anywhere, also while a
+    /// hub is stuck; it does not stop the runtime.
+    ///
+    /// ```
+    /// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
+    /// let g = rt.spawn(grove_core::park);
+    /// let snap = rt.handle().snapshot();
+    /// assert_eq!(snap.hubs.len(), 2);
+    /// assert!(snap.thread(g.id()).is_some());
+    /// g.kill();
+    /// ```
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::take(&self.shared)
+    }
+
     /// How many stacks are held by green threads that have started and not
     /// finished (queued green threads hold none; finished ones gave theirs
     /// back to a pool).
@@ -226,237 +253,6 @@ impl Handle {
     }
 }
 
-/// Configures and starts a [`Runtime`].
-///
-/// # Example
-///
-/// ```
-/// use std::time::Duration;
-/// let rt = grove_core::Runtime::builder()
-///     .workers(2)
-///     .stack_size(256 * 1024)
-///     .spin(Duration::from_micros(20))
-///     .thread_name("my-hub")
-///     .build()
-///     .unwrap();
-/// assert_eq!(rt.block_on(|| 1), 1);
-/// ```
-pub struct RuntimeBuilder {
-    workers: usize,
-    stack_size: usize,
-    guard_pages: bool,
-    spin: Duration,
-    thread_name: String,
-    driver: Option<DriverFactory>,
-    migrate: bool,
-}
-
-impl fmt::Debug for RuntimeBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RuntimeBuilder")
-            .field("workers", &self.workers)
-            .field("stack_size", &self.stack_size)
-            .field("guard_pages", &self.guard_pages)
-            .field("spin", &self.spin)
-            .field("migrate", &self.migrate)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for RuntimeBuilder {
-    fn default() -> Self {
-        RuntimeBuilder {
-            workers: num_cpus::get().max(1),
-            stack_size: stack::DEFAULT_STACK,
-            guard_pages: true,
-            spin: Duration::from_micros(50),
-            thread_name: "grove-hub".to_string(),
-            driver: None,
-            migrate: false,
-        }
-    }
-}
-
-impl RuntimeBuilder {
-    /// Number of hubs (worker OS threads). Default: the number of CPUs.
-    ///
-    /// ```
-    /// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
-    /// assert_eq!(rt.handle().workers(), 2);
-    /// ```
-    pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n;
-        self
-    }
-
-    /// Default stack size for green threads, in bytes (rounded up to pages;
-    /// 16 KiB to 1 GiB). Default: 128 KiB.
-    ///
-    /// ```
-    /// let rt = grove_core::Runtime::builder().stack_size(1 << 20).build().unwrap();
-    /// rt.block_on(|| { let big = [0u8; 512 * 1024]; std::hint::black_box(&big); });
-    /// ```
-    pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.stack_size = bytes;
-        self
-    }
-
-    /// Whether each stack gets its own mapping and a guard page (default:
-    /// true). `false` carves stacks from slabs, so a process can hold far more
-    /// green threads than `vm.max_map_count / 2`; overflows are then caught by
-    /// a canary checked at every switch instead of a guard page.
-    ///
-    /// ```
-    /// let rt = grove_core::Runtime::builder().guard_pages(false).build().unwrap();
-    /// assert_eq!(rt.block_on(|| 1), 1);
-    /// ```
-    pub fn guard_pages(mut self, on: bool) -> Self {
-        self.guard_pages = on;
-        self
-    }
-
-    /// How long an idle hub searches other hubs for work before it sleeps.
-    /// Default: 50 µs, a little more than it costs to wake a sleeping CPU.
-    /// After the first 5 µs the hub yields its CPU (`sched_yield`) between
-    /// two looks, so other threads on the same core run during the rest.
-    ///
-    /// ```
-    /// // Never spin: sleep as soon as there is nothing to steal.
-    /// let rt = grove_core::Runtime::builder().spin(std::time::Duration::ZERO).build().unwrap();
-    /// assert_eq!(rt.block_on(|| 1), 1);
-    /// ```
-    pub fn spin(mut self, d: Duration) -> Self {
-        self.spin = d;
-        self
-    }
-
-    /// Prefix of the hub threads' names (`{prefix}-{index}`). Default: `grove-hub`.
-    ///
-    /// ```
-    /// let rt = grove_core::Runtime::builder().thread_name("web").build().unwrap();
-    /// let name = rt.block_on(|| std::thread::current().name().map(String::from));
-    /// assert!(name.unwrap().starts_with("web-"));
-    /// ```
-    pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
-        self.thread_name = prefix.into();
-        self
-    }
-
-    /// How each hub waits when idle: `f(hub_index)` makes hub `hub_index`'s
-    /// [`Driver`]. Default: the drivers set by
-    /// [`set_default_drivers`](crate::set_default_drivers) (grove-io's
-    /// reactors, once grove-io is used), else a [`ThreadParker`] per hub.
-    ///
-    /// ```
-    /// let rt = grove_core::Runtime::builder()
-    ///     .driver(|_hub| Box::new(grove_core::ThreadParker::new()))
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(rt.block_on(|| 1), 1);
-    /// ```
-    pub fn driver<F>(mut self, f: F) -> Self
-    where
-        F: Fn(usize) -> Box<dyn Driver> + Send + Sync + 'static,
-    {
-        self.driver = Some(Box::new(f));
-        self
-    }
-
-    /// Lets every green thread spawned on this runtime move to another hub
-    /// at any blocking point, as [`Builder::allow_migration`] does for one,
-    /// except those spawned with [`Builder::pinned`] or [`Builder::hub`].
-    /// Default: off (a started green thread keeps the OS thread it started
-    /// on).
-    ///
-    /// # Safety
-    ///
-    /// The caller promises for *every* green thread spawned on this runtime
-    /// what [`Builder::allow_migration`] asks of one: no OS-thread-bound state
-    /// (a `thread_local!` or a reference into one, values derived from one
-    /// such as `std::io::stdout().lock()` or a tokio `EnterGuard`, any
-    /// `!Send` guard such as `std::sync::MutexGuard`) is live in any of its
-    /// frames across a blocking point, in its own code or in any library it
-    /// calls. Breaking that promise is undefined behaviour.
-    ///
-    /// ```
-    /// // SAFETY: these green threads only compute and sleep; they hold no
-    /// // thread-local state across a blocking point.
-    /// let rt = unsafe { grove_core::Runtime::builder().allow_migration() }
-    ///     .workers(2)
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(rt.block_on(|| { grove_core::yield_now(); 1 }), 1);
-    /// ```
-    pub unsafe fn allow_migration(mut self) -> Self {
-        self.migrate = true;
-        self
-    }
-
-    /// Starts the hubs.
-    ///
-    /// ```
-    /// let rt = grove_core::Runtime::builder().build().unwrap();
-    /// assert!(rt.handle().workers() >= 1);
-    /// ```
-    pub fn build(self) -> Result<Runtime, BuildError> {
-        if self.workers == 0 {
-            return Err(BuildError::ZeroWorkers);
-        }
-        if self.workers > MAX_WORKERS {
-            return Err(BuildError::TooManyWorkers {
-                requested: self.workers,
-                max: MAX_WORKERS,
-            });
-        }
-        let stack_size = stack::validate_size(self.stack_size).map_err(BuildError::StackSize)?;
-        overflow::install_handler();
-        let drivers = self.driver.or_else(driver::default_drivers);
-        let workers: Vec<Worker<Arc<Task>>> =
-            (0..self.workers).map(|_| Worker::new_fifo()).collect();
-        let hubs = workers
-            .iter()
-            .enumerate()
-            .map(|(i, w)| HubShared {
-                stealer: w.stealer(),
-                inbox: Inbox::new(),
-                driver: match &drivers {
-                    Some(f) => f(i),
-                    None => Box::new(ThreadParker::new()),
-                },
-                counters: Counters::default(),
-            })
-            .collect();
-        let shared = Arc::new(Shared {
-            hubs,
-            injector: Injector::new(),
-            idle: Idle::new(self.workers),
-            registry: Registry::new(),
-            stacks: StackSource::new(self.guard_pages, stack_size),
-            timers: SharedTimers::new(),
-            spin: self.spin,
-            migrate: self.migrate,
-            stopping: AtomicBool::new(false),
-        });
-        let mut rt = Runtime {
-            handle: Handle {
-                shared: shared.clone(),
-            },
-            threads: Vec::with_capacity(self.workers),
-        };
-        for (i, w) in workers.into_iter().enumerate() {
-            let shared = shared.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("{}-{i}", self.thread_name))
-                .spawn(move || Hub::run(shared, i, w));
-            match spawned {
-                Ok(h) => rt.threads.push(h),
-                Err(e) => return Err(BuildError::Thread(e)),
-            }
-        }
-        Ok(rt)
-    }
-}
-
 /// A set of hubs running green threads: gevent's hub, one per worker thread,
 /// with idle hubs stealing work from busy ones.
 ///
@@ -472,8 +268,8 @@ impl RuntimeBuilder {
 /// rt.shutdown();
 /// ```
 pub struct Runtime {
-    handle: Handle,
-    threads: Vec<JoinHandle<()>>,
+    pub(crate) handle: Handle,
+    pub(crate) threads: Vec<JoinHandle<()>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -554,6 +350,16 @@ impl Runtime {
         self.handle.metrics()
     }
 
+    /// Every hub and every live green thread (see [`Handle::snapshot`]).
+    ///
+    /// ```
+    /// let rt = grove_core::Runtime::builder().workers(1).build().unwrap();
+    /// println!("{}", rt.snapshot());
+    /// ```
+    pub fn snapshot(&self) -> Snapshot {
+        self.handle.snapshot()
+    }
+
     /// Shuts the runtime down and waits for it.
     ///
     /// New spawns are refused ([`crate::SpawnError::ShutDown`]); every green
@@ -610,6 +416,7 @@ impl Runtime {
         }
         let drained = shared.registry.wait_drained(deadline);
         shared.stopping.store(true, Ordering::SeqCst);
+        shared.watch.wake();
         for hub in shared.hubs.iter() {
             hub.driver.unpark();
         }

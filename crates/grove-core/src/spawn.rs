@@ -246,7 +246,14 @@ impl Builder {
                     Err(payload) => Err(Error::Panicked(payload)),
                 },
             };
+            let how = match &outcome {
+                Ok(_) => "returned",
+                Err(Error::Killed) => "killed",
+                Err(Error::Panicked(_)) => "panicked",
+                Err(_) => "not started",
+            };
             p.complete(outcome);
+            how
         });
         let start_at = self.delay.and_then(|d| Instant::now().checked_add(d));
         let task = Arc::new(Task::new(
@@ -254,9 +261,12 @@ impl Builder {
             self.name,
             stack_size,
             placement,
+            crate::thread::current_id(),
             main,
         ));
         shared.registry.insert(&task)?;
+        crate::trace::spawn(&task);
+        crate::thread::join_outside(shared);
         match start_at {
             Some(at) if at > Instant::now() => delay_start(shared, task.clone(), at),
             _ => crate::wake::push_new(shared, task.clone()),

@@ -13,6 +13,7 @@
 
 use std::cell::Cell;
 use std::ptr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use context::{Context, Transfer};
@@ -72,6 +73,7 @@ impl Hub {
         let exec = unsafe { task.exec() };
         if !task.started() {
             task.start_on(self.index);
+            crate::trace::start(&task, self.index);
             Counters::bump(&self.counters().started, 1);
             let taken = self
                 .pool
@@ -88,7 +90,7 @@ impl Hub {
                 Err(e) => {
                     // No stack: finish it here, on the hub's own stack.
                     if let Some(main) = exec.main.take() {
-                        main(Some(Error::Spawn(e)));
+                        crate::trace::end(&task, main(Some(Error::Spawn(e))));
                     }
                     self.shared.registry.remove(&task);
                     return;
@@ -105,12 +107,19 @@ impl Hub {
         self.current.set(Arc::as_ptr(&task));
         overflow::set_running(&task, size, guard);
         Counters::bump(&self.counters().run, 1);
+        // For the watcher and snapshots (`watch.rs`): plain stores.
+        let watch = &self.shared.hubs[self.index].watch;
+        let q = &self.queues;
+        let behind = q.bound.borrow().len() + usize::from(q.runnext_is_set());
+        watch.queued.store(behind, Ordering::Relaxed);
+        watch.running.store(task.id, Ordering::Relaxed);
         // SAFETY: `ctx` is the task's suspended context (or its fresh entry),
         // owned by this hub; the task's stack is alive; the data word is a
         // pointer to the task, which `task` keeps alive until we return.
         let t: Transfer = unsafe { ctx.resume(Arc::as_ptr(&task) as usize) };
         overflow::clear_running();
         self.current.set(ptr::null());
+        watch.running.store(0, Ordering::Relaxed);
 
         // SAFETY: the green thread switched back to us; until we hand the task
         // on (queue, commit, or drop), this hub owns `exec` again.
@@ -178,7 +187,7 @@ fn run_main(task: &Task) {
     let cancel = task.state.take_kill().then_some(Error::Killed);
     if let Some(main) = main {
         // `main` catches every panic of the user's code and of dropping it.
-        main(cancel);
+        crate::trace::end(task, main(cancel));
     }
     // Green-thread locals die with their green thread, on its own stack.
     // SAFETY: only the running green thread touches its locals.

@@ -36,6 +36,8 @@
 //!   `AcqRel` transitions carry `exec` from one owner to the next. For a
 //!   started bound green thread that hub is always its home.
 //! * `locals` (green-thread-local values) belongs to the running green thread.
+//! * `waiting` is written by the green thread only, at its blocking points,
+//!   and read whole by anyone (`record.rs`).
 //! * `unwinding` is written and read by the running green thread only (it is
 //!   atomic so that the record stays `Sync` without another `unsafe`).
 
@@ -48,12 +50,15 @@ use context::Context;
 
 use crate::error::Error;
 use crate::park::ParkState;
+use crate::reason::WaitRecord;
 use crate::runtime::Shared;
 use crate::stack::Stack;
 
 /// The closure a task runs: `None` to run the user's function, `Some(err)` to
 /// complete without running it (killed or unable to start).
-pub(crate) type Main = Box<dyn FnOnce(Option<Error>) + Send>;
+/// It returns how it ended (`returned`, `panicked`, `killed`, `not
+/// started`), for traces.
+pub(crate) type Main = Box<dyn FnOnce(Option<Error>) -> &'static str + Send>;
 
 /// `home` of a task no hub has claimed: not started, or migrating.
 const UNBOUND: usize = usize::MAX;
@@ -91,6 +96,13 @@ pub(crate) struct Task {
     pub(crate) shared: Arc<Shared>,
     pub(crate) stack_size: usize,
     pub(crate) migrate: bool,
+    /// Spawned for one hub (`Builder::hub`), never stolen.
+    pub(crate) pinned: bool,
+    /// The id of the green thread or OS thread that spawned it.
+    pub(crate) parent: u64,
+    /// What it last blocked on (`reason.rs`): written by the green thread
+    /// itself at each blocking point, read by snapshots.
+    pub(crate) waiting: WaitRecord,
     home: AtomicUsize,
     started: AtomicBool,
     unwinding: AtomicBool,
@@ -111,6 +123,7 @@ impl Task {
         name: Option<String>,
         stack_size: usize,
         placement: Placement,
+        parent: u64,
         main: Main,
     ) -> Task {
         let home = match placement {
@@ -124,6 +137,9 @@ impl Task {
             shared,
             stack_size,
             migrate: placement == Placement::Migrate,
+            pinned: matches!(placement, Placement::Hub(_)),
+            parent,
+            waiting: WaitRecord::default(),
             home: AtomicUsize::new(home),
             started: AtomicBool::new(false),
             unwinding: AtomicBool::new(false),

@@ -22,15 +22,19 @@
 //! there poisons its mutex). grove cannot change std's count; it decides
 //! for itself with [`block`]'s rule below.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::num::NonZeroU64;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::driver::{Driver, ThreadParker};
 use crate::error::GreenletExit;
 use crate::hub::{self, current_task};
 use crate::park::{Begin, How, Mode, Notify, ParkState, Wake};
+use crate::reason::WaitReason;
+use crate::runtime::Shared;
 use crate::switch::{switch_out, PARK, YIELD};
 use crate::task::{next_id, Task};
 
@@ -42,6 +46,7 @@ use crate::task::{next_id, Task};
 /// assert_ne!(a, b);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ThreadId(NonZeroU64);
 
 impl ThreadId {
@@ -75,19 +80,103 @@ pub(crate) struct OsThread {
     name: Option<Box<str>>,
     state: ParkState,
     pub(crate) parker: ThreadParker,
+    /// Blocked in grove now without a deadline (`block`): it cannot act
+    /// until woken.
+    parked: AtomicBool,
+    /// The OS thread has ended.
+    exited: AtomicBool,
+}
+
+/// The calling OS thread's record; marks it exited when the thread ends.
+struct OsThreadSlot(Arc<OsThread>);
+
+impl Drop for OsThreadSlot {
+    fn drop(&mut self) {
+        self.0.exited.store(true, Ordering::SeqCst);
+    }
 }
 
 thread_local! {
-    static OS_THREAD: Arc<OsThread> = Arc::new(OsThread {
+    static OS_THREAD: OsThreadSlot = OsThreadSlot(Arc::new(OsThread {
         id: next_id(),
         name: std::thread::current().name().map(Into::into),
         state: ParkState::new(),
         parker: ThreadParker::new(),
-    });
+        parked: AtomicBool::new(false),
+        exited: AtomicBool::new(false),
+    }));
+    /// The runtimes (by id) this OS thread has joined as an outside party.
+    static JOINED: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
 fn os_thread() -> Arc<OsThread> {
-    OS_THREAD.with(Arc::clone)
+    OS_THREAD.with(|s| s.0.clone())
+}
+
+/// The OS threads outside a runtime that act on it: those that spawned
+/// onto it or wait for one of its green threads. Deadlock detection
+/// (`deadlock.rs`) counts on them only while they are parked in grove.
+#[derive(Default)]
+pub(crate) struct Outside {
+    threads: Mutex<Vec<Arc<OsThread>>>,
+}
+
+fn lock_outside(o: &Outside) -> std::sync::MutexGuard<'_, Vec<Arc<OsThread>>> {
+    o.threads.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The calling thread, if it is an OS thread outside any hub, joins the
+/// outside parties of `shared` (once).
+pub(crate) fn join_outside(shared: &Shared) {
+    if hub::current_hub().is_some() {
+        return;
+    }
+    let known = JOINED
+        .try_with(|j| {
+            let mut j = j.borrow_mut();
+            if j.contains(&shared.id) {
+                true
+            } else {
+                j.push(shared.id);
+                false
+            }
+        })
+        .unwrap_or(true);
+    if !known {
+        let me = os_thread();
+        let mut all = lock_outside(&shared.outside);
+        all.retain(|t| !t.exited.load(Ordering::SeqCst));
+        all.push(me);
+    }
+}
+
+/// Whether every outside party of `shared` has exited or is parked in grove.
+pub(crate) fn outside_quiet(shared: &Shared) -> bool {
+    lock_outside(&shared.outside)
+        .iter()
+        .all(|t| t.exited.load(Ordering::SeqCst) || t.parked.load(Ordering::SeqCst))
+}
+
+/// Wakes every outside party of `shared` parked in grove, to look at a
+/// deadlock report (their waits allow spurious wakes).
+pub(crate) fn wake_outside(shared: &Shared) {
+    let all: Vec<Arc<OsThread>> = lock_outside(&shared.outside).clone();
+    for t in all {
+        if t.parked.load(Ordering::SeqCst) {
+            Thread {
+                inner: Inner::Os(t),
+            }
+            .unpark();
+        }
+    }
+}
+
+/// The id of the calling green thread, or of the calling OS thread.
+pub(crate) fn current_id() -> u64 {
+    match current_task() {
+        Some(task) => task.id,
+        None => OS_THREAD.with(|o| o.0.id),
+    }
 }
 
 #[derive(Clone)]
@@ -238,12 +327,22 @@ pub fn hub_index() -> Option<usize> {
 
 /// Blocks the caller until `deadline` (if any) or a wake, through the park
 /// state machine. The single place where every kind of park happens.
-pub(crate) fn block(mode: Mode, deadline: Option<Instant>) -> Wake {
+pub(crate) fn block(mode: Mode, deadline: Option<Instant>, reason: WaitReason) -> Wake {
     match current_task() {
-        Some(task) => block_green(task, mode, deadline),
+        Some(task) => block_green(task, mode, deadline, reason),
         None => {
             let os = os_thread();
-            block_in_place(&os.state, &os.parker, mode, deadline)
+            // Parked for good, as far as deadlock detection goes, only
+            // without a deadline: a timed wait ends by itself and acts.
+            let untimed = deadline.is_none();
+            if untimed {
+                os.parked.store(true, Ordering::SeqCst);
+            }
+            let w = block_in_place(&os.state, &os.parker, mode, deadline);
+            if untimed {
+                os.parked.store(false, Ordering::SeqCst);
+            }
+            w
         }
     }
 }
@@ -272,7 +371,9 @@ fn enter_block(task: &Task) -> bool {
     unwinding
 }
 
-fn block_green(task: &Task, mode: Mode, deadline: Option<Instant>) -> Wake {
+fn block_green(task: &Task, mode: Mode, deadline: Option<Instant>, reason: WaitReason) -> Wake {
+    task.waiting.set(reason, deadline);
+    crate::trace::park(task, &reason);
     let how = if enter_block(task) {
         How::Shielded
     } else {
@@ -344,8 +445,36 @@ pub(crate) fn raise_kill() -> ! {
 /// waker.join().unwrap();
 /// ```
 pub fn park() {
-    if block(Mode::Park, None) == Wake::Killed {
+    park_because(WaitReason::Park { label: None });
+}
+
+/// [`park`], with a label that snapshots and deadlock reports show as what
+/// the green thread waits for (for a primitive of your own built on
+/// `park`/`unpark`).
+///
+/// ```
+/// let me = grove_core::current();
+/// me.unpark();
+/// grove_core::park_with("my condition"); // returns at once: the token was there
+/// ```
+pub fn park_with(label: &'static str) {
+    park_because(WaitReason::Park { label: Some(label) });
+}
+
+/// [`park`], recording `reason`.
+pub(crate) fn park_because(reason: WaitReason) {
+    if block(Mode::Park, None, reason) == Wake::Killed {
         raise_kill();
+    }
+}
+
+/// Parks until unparked or `deadline`, recording `reason`; a kill unwinds.
+/// Returns whether the deadline passed first.
+pub(crate) fn park_until(reason: WaitReason, deadline: Option<Instant>) -> bool {
+    match block(Mode::Park, deadline, reason) {
+        Wake::Killed => raise_kill(),
+        Wake::TimedOut => true,
+        Wake::Unparked => false,
     }
 }
 
@@ -383,15 +512,8 @@ impl ParkTimeoutResult {
 /// assert!(g.join().unwrap());
 /// ```
 pub fn park_timeout(timeout: Duration) -> ParkTimeoutResult {
-    let Some(deadline) = Instant::now().checked_add(timeout) else {
-        park();
-        return ParkTimeoutResult(false);
-    };
-    match block(Mode::Park, Some(deadline)) {
-        Wake::Killed => raise_kill(),
-        Wake::TimedOut => ParkTimeoutResult(true),
-        Wake::Unparked => ParkTimeoutResult(false),
-    }
+    let deadline = Instant::now().checked_add(timeout);
+    ParkTimeoutResult(park_until(WaitReason::Park { label: None }, deadline))
 }
 
 /// Puts the calling green thread (or OS thread) to sleep for at least `dur`.
@@ -410,13 +532,13 @@ pub fn sleep(dur: Duration) {
     }
     let Some(deadline) = Instant::now().checked_add(dur) else {
         loop {
-            if block(Mode::Sleep, None) == Wake::Killed {
+            if block(Mode::Sleep, None, WaitReason::Sleep) == Wake::Killed {
                 raise_kill();
             }
         }
     };
     while Instant::now() < deadline {
-        if block(Mode::Sleep, Some(deadline)) == Wake::Killed {
+        if block(Mode::Sleep, Some(deadline), WaitReason::Sleep) == Wake::Killed {
             raise_kill();
         }
     }

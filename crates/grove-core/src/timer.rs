@@ -88,6 +88,11 @@ impl Timers {
         self.heap.is_empty()
     }
 
+    /// Entries in the heap (ended parks' entries included until swept).
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
+    }
+
     /// Drops every entry (the hub is stopping).
     pub(crate) fn clear(&mut self) {
         self.heap.clear();

@@ -30,6 +30,18 @@
 //! unpark that comes before the park is not lost either.
 
 use std::collections::VecDeque;
+use std::time::Instant;
+
+pub use crate::reason::set_holder;
+
+/// Parks the calling green thread (or OS thread) until it is unparked or
+/// `deadline` passes, recording `reason` for snapshots; a kill unwinds it
+/// with `GreenletExit`. Returns whether the deadline passed first. May
+/// return spuriously, like [`park`](crate::park). Every blocking point in
+/// grove's crates parks through this.
+pub fn park_until(reason: crate::WaitReason, deadline: Option<Instant>) -> bool {
+    crate::thread::park_until(reason, deadline)
+}
 
 /// A waiter's place in a [`WaitList`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

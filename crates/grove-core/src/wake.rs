@@ -43,7 +43,10 @@ use crate::task::Task;
 pub(crate) fn wake(task: Arc<Task>, n: Notify) {
     match n {
         Notify::Nothing => {}
-        Notify::Schedule | Notify::WakeInPlace => schedule(task),
+        Notify::Schedule | Notify::WakeInPlace => {
+            crate::trace::wake(&task);
+            schedule(task)
+        }
     }
 }
 

@@ -66,6 +66,13 @@ fn pool() -> &'static Pool {
 
 impl Pool {
     fn submit(&'static self, job: Job) {
+        // Until the job has run, its green thread waits for an OS thread
+        // grove's deadlock detection cannot see: declare it.
+        let outside = grove_core::OutsideWork::begin();
+        let job: Job = Box::new(move || {
+            let _outside = outside;
+            job();
+        });
         let mut s = lock(&self.state);
         s.jobs.push_back(job);
         // An idle thread counts as idle until it wakes and takes a job, so
@@ -164,6 +171,6 @@ where
                 Err(payload) => panic::resume_unwind(payload),
             };
         }
-        grove_core::park();
+        grove_core::park_with("a blocking-pool job");
     }
 }

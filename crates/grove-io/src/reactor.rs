@@ -570,6 +570,10 @@ impl Driver for Reactor {
         HUB_REACTOR.with(|r| *r.borrow_mut() = None);
         self.core.close();
     }
+
+    fn registered(&self) -> Option<usize> {
+        Some(lock(&self.core.entries).len())
+    }
 }
 
 impl Drop for Reactor {

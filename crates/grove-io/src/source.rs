@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use crate::reactor::{self, Core, Direction, Entry};
 use grove_core::wait::Ticket;
+use grove_core::WaitReason;
 
 /// A descriptor and, once waited on by a green thread, its registration.
 pub(crate) struct Source {
@@ -53,6 +54,21 @@ impl Source {
     /// Waits until the descriptor is ready in `dir` (or closed, or in
     /// error), or `deadline` passes (`TimedOut`).
     pub(crate) fn wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
+        let why = match dir {
+            Direction::Read => WaitReason::Read { fd: self.fd },
+            Direction::Write => WaitReason::Write { fd: self.fd },
+        };
+        self.wait_for(dir, why, deadline)
+    }
+
+    /// [`wait`](Source::wait), shown in snapshots as waiting for `why`
+    /// (an accept, a connect).
+    pub(crate) fn wait_for(
+        &self,
+        dir: Direction,
+        why: WaitReason,
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
         let me = grove_core::current();
         if !me.is_green() {
             return poll_fd(self.fd, dir, deadline);
@@ -80,16 +96,10 @@ impl Source {
             if entry.waiters().list(dir).take_handed(ticket).is_some() {
                 return Ok(());
             }
-            match deadline {
-                None => grove_core::park(),
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        return Err(timed_out());
-                    }
-                    let _ = grove_core::park_timeout(d - now);
-                }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(timed_out());
             }
+            grove_core::wait::park_until(why, deadline);
         }
     }
 }

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use grove_core::Thread;
 
+use grove_core::{ObjectId, WaitReason};
+
 use crate::block::{deadline, now_or_wait, Now, Outcome, Waited};
 use crate::sync::{lock, Mutex};
 use crate::wait::WaitList;
@@ -236,7 +238,16 @@ impl<T, E> AsyncResult<T, E> {
             }
         };
         matches!(
-            now_or_wait(&self.state, deadline, now, waiters, keep),
+            now_or_wait(
+                &self.state,
+                WaitReason::AsyncResult {
+                    result: ObjectId::of(&self.state)
+                },
+                deadline,
+                now,
+                waiters,
+                keep
+            ),
             Outcome::Now(()) | Outcome::Waited(Waited::Handed(()))
         )
     }

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use grove_core::Thread;
+use grove_core::{Thread, WaitReason};
 
 use crate::sync::{lock, Mutex};
 use crate::wait::{Cancelled, Ticket, WaitList};
@@ -41,6 +41,7 @@ pub(crate) enum Outcome<T, P, H> {
 /// `Waited::TimedOut` without joining the line.
 pub(crate) fn now_or_wait<S, P, H, T>(
     state: &Mutex<S>,
+    why: WaitReason,
     deadline: Option<Instant>,
     now: impl FnOnce(&mut S) -> Now<T, P>,
     list: ListOf<S, P, H>,
@@ -57,7 +58,7 @@ pub(crate) fn now_or_wait<S, P, H, T>(
         }
         list(&mut s).push(grove_core::current(), payload)
     };
-    Outcome::Waited(wait_for(state, ticket, deadline, list, pass_on))
+    Outcome::Waited(wait_for(state, why, ticket, deadline, list, pass_on))
 }
 
 /// The deadline `timeout` from now (`None`, meaning never, if that
@@ -75,10 +76,11 @@ pub(crate) type PassOn<S, H> = fn(&mut S, H) -> Result<Option<Thread>, H>;
 pub(crate) type ListOf<S, P, H> = fn(&mut S) -> &mut WaitList<P, H, Thread>;
 
 /// Parks the caller, which holds `ticket` in `list(state)`, until a value is
-/// handed to it or `deadline` passes. If the caller is killed while parked, it
+/// handed to it or `deadline` passes; snapshots show it waiting for `why`. If the caller is killed while parked, it
 /// leaves the list on the way out, passing on anything handed to it.
 pub(crate) fn wait_for<S, P, H>(
     state: &Mutex<S>,
+    why: WaitReason,
     ticket: Ticket,
     deadline: Option<Instant>,
     list: ListOf<S, P, H>,
@@ -115,12 +117,7 @@ pub(crate) fn wait_for<S, P, H>(
                 };
             }
         }
-        match deadline {
-            None => grove_core::park(),
-            Some(d) => {
-                let _ = grove_core::park_timeout(d.saturating_duration_since(Instant::now()));
-            }
-        }
+        grove_core::wait::park_until(why, deadline);
     }
 }
 

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use grove_core::Thread;
 
+use grove_core::{ObjectId, WaitReason};
+
 use crate::block::{deadline, now_or_wait, Now, Outcome, Waited};
 use crate::sync::{lock, Mutex};
 use crate::wait::WaitList;
@@ -172,7 +174,16 @@ impl Event {
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
         let now = |s: &mut State| if s.set { Now::Done(()) } else { Now::Wait(()) };
         matches!(
-            now_or_wait(&self.state, deadline, now, waiters, keep),
+            now_or_wait(
+                &self.state,
+                WaitReason::Event {
+                    event: ObjectId::of(&self.state)
+                },
+                deadline,
+                now,
+                waiters,
+                keep
+            ),
             Outcome::Now(()) | Outcome::Waited(Waited::Handed(()))
         )
     }

@@ -20,7 +20,8 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-use grove_core::{Thread, ThreadId};
+use grove_core::wait::set_holder;
+use grove_core::{ObjectId, Thread, ThreadId, WaitReason};
 
 use crate::block::{deadline, now_or_wait, Now, Outcome, Waited};
 use crate::sync::{lock, Mutex};
@@ -59,6 +60,9 @@ struct State {
     owner: Option<ThreadId>,
     depth: usize,
     waiters: WaitList<ThreadId, (), Thread>,
+    /// Set while anyone waits: the lock's id, under which it keeps grove's
+    /// table of holders up to date for snapshots (`set_holder`).
+    contended: Option<ObjectId>,
 }
 
 fn waiters(s: &mut State) -> &mut WaitList<ThreadId, (), Thread> {
@@ -70,7 +74,12 @@ fn pass_on(s: &mut State, (): ()) -> Result<Option<Thread>, ()> {
 }
 
 impl State {
-    fn take(&mut self, me: ThreadId, reentrant: bool) -> Now<Result<(), LockError>, ThreadId> {
+    fn take(
+        &mut self,
+        me: ThreadId,
+        reentrant: bool,
+        id: ObjectId,
+    ) -> Now<Result<(), LockError>, ThreadId> {
         match self.owner {
             None => {
                 self.owner = Some(me);
@@ -82,7 +91,15 @@ impl State {
                 Now::Done(Ok(()))
             }
             Some(o) if o == me => Now::Done(Err(LockError::WouldDeadlock)),
-            Some(_) => Now::Wait(me),
+            Some(o) => {
+                // Contended: say who holds it while anyone waits (the waiter
+                // parks next, so this is on a path that blocks anyway).
+                if self.contended.is_none() {
+                    set_holder(id, Some(o));
+                    self.contended = Some(id);
+                }
+                Now::Wait(me)
+            }
         }
     }
 
@@ -92,12 +109,27 @@ impl State {
             Ok((waker, next)) => {
                 self.owner = Some(next);
                 self.depth = 1;
+                self.update_holder();
                 Some(waker)
             }
             Err(()) => {
                 self.owner = None;
                 self.depth = 0;
+                self.update_holder();
                 None
+            }
+        }
+    }
+
+    /// After a hand-over: the new holder while anyone still waits, else
+    /// the table forgets the lock.
+    fn update_holder(&mut self) {
+        if let Some(id) = self.contended {
+            if self.waiters.is_empty() {
+                set_holder(id, None);
+                self.contended = None;
+            } else {
+                set_holder(id, self.owner);
             }
         }
     }
@@ -131,6 +163,7 @@ impl Owned {
                 owner: None,
                 depth: 0,
                 waiters: WaitList::new(),
+                contended: None,
             }),
             reentrant,
         }
@@ -138,8 +171,20 @@ impl Owned {
 
     fn acquire_until(&self, deadline: Option<Instant>) -> Result<bool, LockError> {
         let me = grove_core::current().id();
-        let now = |s: &mut State| s.take(me, self.reentrant);
-        match now_or_wait(&self.state, deadline, now, waiters, pass_on) {
+        let id = ObjectId::of(&self.state);
+        let now = |s: &mut State| s.take(me, self.reentrant, id);
+        let why = if self.reentrant {
+            WaitReason::RLock {
+                lock: id,
+                owner: None,
+            }
+        } else {
+            WaitReason::Lock {
+                lock: id,
+                owner: None,
+            }
+        };
+        match now_or_wait(&self.state, why, deadline, now, waiters, pass_on) {
             Outcome::Now(r) => r.map(|()| true),
             Outcome::Waited(Waited::Handed(())) => Ok(true),
             Outcome::Waited(_) => Ok(false),
@@ -149,7 +194,7 @@ impl Owned {
     fn try_acquire(&self) -> bool {
         let me = grove_core::current().id();
         matches!(
-            lock(&self.state).take(me, self.reentrant),
+            lock(&self.state).take(me, self.reentrant, ObjectId::of(&self.state)),
             Now::Done(Ok(()))
         )
     }

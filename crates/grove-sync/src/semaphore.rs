@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use grove_core::Thread;
 
+use grove_core::{ObjectId, WaitReason};
+
 use crate::block::{deadline, now_or_wait, Now, Outcome, Waited};
 use crate::sync::{lock, Mutex};
 use crate::wait::WaitList;
@@ -157,7 +159,16 @@ impl Semaphore {
             }
         };
         matches!(
-            now_or_wait(&self.state, deadline, now, waiters, pass_on),
+            now_or_wait(
+                &self.state,
+                WaitReason::Semaphore {
+                    semaphore: ObjectId::of(&self.state)
+                },
+                deadline,
+                now,
+                waiters,
+                pass_on
+            ),
             Outcome::Now(()) | Outcome::Waited(Waited::Handed(()))
         )
     }

@@ -91,25 +91,38 @@ impl<S: AsRawFd> Io<S> {
         inner
     }
 
-    /// Waits for `dir` readiness until `deadline`.
-    pub(crate) fn wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
-        self.source.wait(dir, deadline)
+    /// Waits until an outgoing connection is established (or fails).
+    pub(crate) fn wait_connected(&self, deadline: Option<Instant>) -> io::Result<()> {
+        let why = grove_core::WaitReason::Connect {
+            fd: self.inner.as_raw_fd(),
+        };
+        self.source.wait_for(Direction::Write, why, deadline)
+    }
+
+    /// Runs `op` (an accept) until it does not report `WouldBlock`, waiting
+    /// for a connection (within the read timeout) in between.
+    pub(crate) fn accepting<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        let why = grove_core::WaitReason::Accept {
+            fd: self.inner.as_raw_fd(),
+        };
+        self.retry(Direction::Read, Some(why), self.read_timeout.deadline(), op)
     }
 
     /// Runs `op` until it does not report `WouldBlock`, waiting for
     /// readability (within the read timeout) in between.
     pub(crate) fn reading<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        self.retry(Direction::Read, self.read_timeout.deadline(), op)
+        self.retry(Direction::Read, None, self.read_timeout.deadline(), op)
     }
 
     /// Like [`reading`](Io::reading), for writability and the write timeout.
     pub(crate) fn writing<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        self.retry(Direction::Write, self.write_timeout.deadline(), op)
+        self.retry(Direction::Write, None, self.write_timeout.deadline(), op)
     }
 
     fn retry<R>(
         &self,
         dir: Direction,
+        why: Option<grove_core::WaitReason>,
         deadline: Option<Instant>,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> io::Result<R> {
@@ -119,7 +132,10 @@ impl<S: AsRawFd> Io<S> {
                     if self.nonblocking.load(Ordering::Relaxed) {
                         return Err(e);
                     }
-                    self.source.wait(dir, deadline)?;
+                    match why {
+                        Some(why) => self.source.wait_for(dir, why, deadline)?,
+                        None => self.source.wait(dir, deadline)?,
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 r => return r,

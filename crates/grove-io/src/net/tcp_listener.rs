@@ -87,7 +87,7 @@ impl TcpListener {
     /// assert!(peer.ip().is_loopback());
     /// ```
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (s, addr) = self.io.reading(|l| l.accept())?;
+        let (s, addr) = self.io.accepting(|l| l.accept())?;
         Ok((TcpStream::from_std(s)?, addr))
     }
 

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::Io;
-use crate::reactor::Direction;
 
 /// A TCP connection (std's `TcpStream`): reads and writes park the green
 /// thread until the socket is ready, honouring the read and write timeouts.
@@ -106,7 +105,7 @@ impl TcpStream {
         };
         let stream = TcpStream::from_nonblocking(socket.into());
         if in_progress {
-            stream.io.wait(Direction::Write, deadline)?;
+            stream.io.wait_connected(deadline)?;
             if let Some(e) = stream.io.inner.take_error()? {
                 return Err(e);
             }

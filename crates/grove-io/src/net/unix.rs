@@ -12,7 +12,6 @@ use std::time::Duration;
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::Io;
-use crate::reactor::Direction;
 
 /// A Unix-domain socket server (std's `UnixListener`); `accept` parks the
 /// green thread until a connection arrives.
@@ -105,7 +104,7 @@ impl UnixListener {
     /// std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (s, addr) = self.io.reading(|l| l.accept())?;
+        let (s, addr) = self.io.accepting(|l| l.accept())?;
         Ok((UnixStream::from_std(s)?, addr))
     }
 
@@ -245,7 +244,7 @@ impl UnixStream {
                 Ok(()) => break,
                 Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
                     let stream = UnixStream::from_nonblocking(socket.into());
-                    stream.io.wait(Direction::Write, None)?;
+                    stream.io.wait_connected(None)?;
                     return match stream.io.inner.take_error()? {
                         Some(e) => Err(e),
                         None => Ok(stream),

@@ -15,6 +15,8 @@ pub use error::{GetError, PutError, TaskDoneError};
 pub use state::{GetRefused, PutRefused, QueueState};
 pub use store::{Fifo, Handoff, Lifo, Priority, Store};
 
+use grove_core::{ObjectId, WaitReason};
+
 use crate::block::{deadline, now_or_wait, Now, Outcome, Waited};
 use crate::sync::{lock, Mutex};
 use crate::wait::WaitList;
@@ -322,13 +324,31 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
         self.put_until(item, deadline(timeout))
     }
 
+    /// What a getter (`get`) or putter waits for, for snapshots.
+    fn reason(&self, get: bool) -> WaitReason {
+        let id = ObjectId::of(&self.state);
+        match (S::RENDEZVOUS, get) {
+            (true, true) => WaitReason::ChannelGet { channel: id },
+            (true, false) => WaitReason::ChannelPut { channel: id },
+            (false, true) => WaitReason::QueueGet { queue: id },
+            (false, false) => WaitReason::QueuePut { queue: id },
+        }
+    }
+
     fn put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), PutError<T>> {
         let now = |s: &mut State<T, S>| match s.put_now(item) {
             Ok(waker) => Now::Done(Ok(waker)),
             Err(PutRefused::Closed(t)) => Now::Done(Err(PutError::Closed(t))),
             Err(PutRefused::Full(t)) => Now::Wait(t),
         };
-        match now_or_wait(&self.state, deadline, now, putters, keep) {
+        match now_or_wait(
+            &self.state,
+            self.reason(false),
+            deadline,
+            now,
+            putters,
+            keep,
+        ) {
             Outcome::Now(r) => r.map(wake),
             Outcome::Waited(Waited::Handed(r)) => r.map_err(PutError::Closed),
             Outcome::Waited(Waited::TimedOut(t)) => Err(PutError::Timeout(t)),
@@ -386,7 +406,14 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
             Err(GetRefused::Closed) => Now::Done(Err(GetError::Closed)),
             Err(GetRefused::Empty) => Now::Wait(()),
         };
-        match now_or_wait(&self.state, deadline, now, getters, pass_item_on) {
+        match now_or_wait(
+            &self.state,
+            self.reason(true),
+            deadline,
+            now,
+            getters,
+            pass_item_on,
+        ) {
             Outcome::Now(r) => r.map(|(item, waker)| {
                 wake(waker);
                 item
@@ -551,7 +578,16 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
             }
         };
         matches!(
-            now_or_wait(&self.state, deadline, now, joiners, keep),
+            now_or_wait(
+                &self.state,
+                WaitReason::QueueJoin {
+                    queue: ObjectId::of(&self.state)
+                },
+                deadline,
+                now,
+                joiners,
+                keep
+            ),
             Outcome::Now(()) | Outcome::Waited(Waited::Handed(()))
         )
     }

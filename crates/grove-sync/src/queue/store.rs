@@ -21,6 +21,16 @@ use std::collections::{BinaryHeap, VecDeque};
 /// assert_eq!(s.len(), 2);
 /// ```
 pub trait Store<T> {
+    /// Whether a put waits for a getter to take the item (a `Channel`);
+    /// snapshots name such waits `Channel::get` / `Channel::put`.
+    ///
+    /// ```
+    /// use grove_sync::{Fifo, Handoff, Store};
+    /// assert!(<Handoff<u8> as Store<u8>>::RENDEZVOUS);
+    /// assert!(!<Fifo<u8> as Store<u8>>::RENDEZVOUS);
+    /// ```
+    const RENDEZVOUS: bool = false;
+
     /// Adds an item.
     ///
     /// ```
@@ -163,6 +173,8 @@ impl<T> Store<T> for Fifo<T> {
 }
 
 impl<T> Store<T> for Handoff<T> {
+    const RENDEZVOUS: bool = true;
+
     fn push(&mut self, item: T) {
         self.0.push(item);
     }

@@ -1,0 +1,75 @@
+//! Dump on demand: a signal prints a [`Snapshot`] of every runtime on
+//! standard error.
+//!
+//! The signal handler itself only wakes a thread (the `signal-hook` crate's
+//! self-pipe: the handler writes one byte, which is async-signal-safe); that
+//! thread builds and prints the snapshots, with no restriction on what it
+//! may call.
+
+use std::io;
+use std::sync::{Arc, Mutex, Weak};
+
+use crate::runtime::Shared;
+use crate::snapshot::Snapshot;
+
+static RUNTIMES: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+
+fn runtimes() -> std::sync::MutexGuard<'static, Vec<Weak<Shared>>> {
+    RUNTIMES.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A new runtime joins the list that dumps walk.
+pub(crate) fn register(shared: &Arc<Shared>) {
+    let mut all = runtimes();
+    all.retain(|w| w.strong_count() > 0);
+    all.push(Arc::downgrade(shared));
+}
+
+/// A snapshot of every runtime still running in the process, oldest first.
+///
+/// ```
+/// let rt = grove_core::Runtime::builder().workers(1).build().unwrap();
+/// assert!(grove_core::snapshot_all().iter().any(|s| s.hubs.len() == 1));
+/// ```
+pub fn snapshot_all() -> Vec<Snapshot> {
+    let live: Vec<Arc<Shared>> = runtimes().iter().filter_map(Weak::upgrade).collect();
+    live.iter()
+        .filter(|s| !s.stopping.load(std::sync::atomic::Ordering::Acquire))
+        .map(|s| Snapshot::take(s))
+        .collect()
+}
+
+/// From now on, `signal` (for example `libc::SIGUSR1`, or `SIGQUIT` as in
+/// Go and the JVM) prints a snapshot of every runtime on standard error
+/// (see [`Snapshot`]'s `Display`), and the process goes on. Opt-in; call
+/// it once, early in `main`. An error if the signal cannot be caught
+/// (`SIGKILL`, `SIGSTOP`, or one that would break the process, such as
+/// `SIGSEGV`) or the dump thread cannot start.
+///
+/// ```
+/// grove_core::dump_on_signal(libc::SIGUSR1).unwrap();
+/// assert!(grove_core::dump_on_signal(libc::SIGKILL).is_err());
+/// ```
+pub fn dump_on_signal(signal: i32) -> io::Result<()> {
+    if signal_hook::consts::FORBIDDEN.contains(&signal) || !(1..=64).contains(&signal) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("grove: signal {signal} cannot carry a dump"),
+        ));
+    }
+    let mut signals = signal_hook::iterator::Signals::new([signal])?;
+    std::thread::Builder::new()
+        .name("grove-dump".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                let snaps = snapshot_all();
+                let mut out = format!("grove: dump of {} runtimes\n", snaps.len());
+                for s in snaps {
+                    out.push_str(&s.to_string());
+                    out.push('\n');
+                }
+                eprint!("{out}");
+            }
+        })?;
+    Ok(())
+}
