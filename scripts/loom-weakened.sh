@@ -18,6 +18,7 @@ cases=(
     "timeout_blind       loom_park        timeout_races_unpark_one_outcome"
     "idle_skip_recheck   loom_idle        one_task_wakes_at_most_one_hub"
     "inbox_skip_recheck  loom_wake        bound_wake_from_another_hub_and_an_os_thread_reaches_home_once"
+    "record_skip_recheck loom_record      a_reader_sees_one_whole_write_or_nothing"
     "completion_relaxed  loom_completion  join_races_completion_hands_the_result_over_once"
     "cancel_ignores_handed  loom_semaphore  release_races_a_timing_out_acquire_no_permit_lost  grove-sync"
     "get_skips_putters     loom_queue   bounded_put_and_get_across_threads_admit_the_waiting_putter  grove-sync"

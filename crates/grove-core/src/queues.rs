@@ -56,16 +56,6 @@ pub(crate) struct Queues {
     pub(crate) streak: Cell<u32>,
 }
 
-impl Queues {
-    /// Whether `runnext` holds a green thread.
-    pub(crate) fn runnext_is_set(&self) -> bool {
-        let t = self.runnext.take();
-        let set = t.is_some();
-        self.runnext.set(t);
-        set
-    }
-}
-
 impl Hub {
     /// The next green thread to run, from this hub's own queues and the
     /// remote ones, in the order of the module docs; `None` if all are

@@ -34,6 +34,10 @@
 
 use crate::sync::{fence, AtomicU64, Ordering};
 
+/// A weakened build (loom only) trusts its first look at `seq`: the model
+/// `loom_record.rs` must then find a read that mixes two writes.
+const RECHECK: bool = !cfg!(grove_loom_weaken = "record_skip_recheck");
+
 /// How many words a [`Record`] holds.
 pub const WORDS: usize = 6;
 
@@ -82,7 +86,7 @@ impl Record {
             }
             let words = std::array::from_fn(|i| self.words[i].load(Ordering::Relaxed));
             fence(Ordering::Acquire);
-            if self.seq.load(Ordering::Relaxed) == s1 {
+            if !RECHECK || self.seq.load(Ordering::Relaxed) == s1 {
                 return Some(words);
             }
             spin();

@@ -73,8 +73,9 @@ pub struct HubSnapshot {
     /// How long that green thread has run without a blocking point, as the
     /// runtime's watcher measured it (to within one watcher period).
     pub running_for: Option<Duration>,
-    /// Green threads queued on this hub: its stealable queue, its inbox,
-    /// and (as of its last switch) its private queue and `runnext`.
+    /// Green threads queued on this hub where other threads can count
+    /// them: its stealable queue (not started yet) and its inbox (bound
+    /// here, woken elsewhere). Its private queue is the hub's alone.
     pub runnable: usize,
     /// Timer entries in its heap (ended parks' entries stay until due or swept).
     pub timers: usize,
@@ -134,7 +135,7 @@ impl GreenThreadSnapshot {
     fn read(task: &Task, running: &[Option<ThreadId>], now_ms: u64) -> GreenThreadSnapshot {
         let id = ThreadId::from_raw(task.id);
         let hub = task.home();
-        let state = if running.contains(&Some(id)) {
+        let state = if running.contains(&Some(id)) && task.state.is_running() {
             GreenState::Running
         } else if !task.started() {
             GreenState::NotStarted
@@ -345,7 +346,7 @@ impl crate::runtime::HubShared {
             },
             running,
             running_for,
-            runnable: self.stealer.len() + self.inbox.len() + w.queued.load(Ordering::Relaxed),
+            runnable: self.stealer.len() + self.inbox.len(),
             timers: w.timers.load(Ordering::Relaxed),
             descriptors: self.driver.registered(),
             metrics: self.counters.snapshot(index),

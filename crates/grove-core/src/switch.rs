@@ -107,11 +107,8 @@ impl Hub {
         self.current.set(Arc::as_ptr(&task));
         overflow::set_running(&task, size, guard);
         Counters::bump(&self.counters().run, 1);
-        // For the watcher and snapshots (`watch.rs`): plain stores.
+        // For the watcher and snapshots (`watch.rs`): one plain store.
         let watch = &self.shared.hubs[self.index].watch;
-        let q = &self.queues;
-        let behind = q.bound.borrow().len() + usize::from(q.runnext_is_set());
-        watch.queued.store(behind, Ordering::Relaxed);
         watch.running.store(task.id, Ordering::Relaxed);
         // SAFETY: `ctx` is the task's suspended context (or its fresh entry),
         // owned by this hub; the task's stack is alive; the data word is a
@@ -119,7 +116,6 @@ impl Hub {
         let t: Transfer = unsafe { ctx.resume(Arc::as_ptr(&task) as usize) };
         overflow::clear_running();
         self.current.set(ptr::null());
-        watch.running.store(0, Ordering::Relaxed);
 
         // SAFETY: the green thread switched back to us; until we hand the task
         // on (queue, commit, or drop), this hub owns `exec` again.

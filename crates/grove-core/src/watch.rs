@@ -11,9 +11,12 @@
 //!   wakes the OS threads waiting in `block_on`/`join`, which then end with
 //!   [`Error::Deadlock`](crate::Error::Deadlock).
 //!
-//! What a hub pays for this, on the switch path: it stores the id of the
-//! green thread it switches to and a count of what waits behind it, and
-//! zero when it switches back (`switch.rs`). Plain stores, no clock read.
+//! What a hub pays for this, on the switch path: one plain store, the id of
+//! the green thread it switches to (`switch.rs`); it stores zero when it
+//! goes to sleep (`idle.rs`). No clock read. Between a switch back and the
+//! next switch in (or sleep) the id is stale: a snapshot trusts it only
+//! for a green thread whose park word says it is running, and the watcher
+//! only together with the hub's `run` counter.
 //!
 //! The watcher sees a hub run one green thread for a period when, at two
 //! looks a period apart, the hub's `running` id and `run` counter are the
@@ -37,14 +40,11 @@ use crate::thread::ThreadId;
 pub const DEFAULT_STUCK_AFTER: Duration = Duration::from_millis(100);
 
 /// What the watcher can see of one hub; written by that hub with plain
-/// stores (`running`, `queued`, `timers`, `tid`) or by the watcher
-/// (`seen_*`).
+/// stores (`running`, `timers`, `tid`) or by the watcher (`seen_*`).
 #[derive(Debug, Default)]
 pub(crate) struct HubWatch {
-    /// The green thread it runs now (0: none).
+    /// The green thread it switched to last, until it sleeps (0: none).
     pub(crate) running: AtomicU64,
-    /// Its private queue and `runnext`, as of its last switch.
-    pub(crate) queued: AtomicUsize,
     /// Entries in its timer heap.
     pub(crate) timers: AtomicUsize,
     /// Its OS thread's kernel id (0 until it starts).
@@ -89,7 +89,8 @@ pub struct StuckHub {
     pub name: Option<String>,
     /// How long it has run without a blocking point (at least).
     pub running_for: Duration,
-    /// Green threads queued on that hub, waiting for it.
+    /// Green threads queued on that hub, waiting for it: its stealable
+    /// queue and its inbox (see [`HubSnapshot::runnable`](crate::HubSnapshot::runnable)).
     pub waiting: usize,
     /// The system call the hub's OS thread is in, if it is in one
     /// (read from `/proc`, Linux only): `clock_nanosleep`, `read`, `futex`…
@@ -257,7 +258,7 @@ fn watchdog(shared: &Shared, seen: &mut [Seen], now: u64, threshold: Duration) {
             thread: ThreadId::from_raw(running),
             name: task.and_then(|t| t.name.as_deref().map(String::from)),
             running_for: for_,
-            waiting: hub.stealer.len() + hub.inbox.len() + w.queued.load(Ordering::Relaxed),
+            waiting: hub.stealer.len() + hub.inbox.len(),
             syscall: syscall_of(w.tid.load(Ordering::Relaxed)),
         };
         crate::trace::stuck(&report);
