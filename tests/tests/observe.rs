@@ -289,9 +289,11 @@ fn a_two_queue_deadlock_ends_block_on_with_a_report_naming_both() {
 
 #[test]
 fn no_deadlock_is_reported_while_the_caller_or_outside_work_can_still_act() {
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let r = reports.clone();
     let rt = grove::Runtime::builder()
         .workers(1)
-        .on_deadlock(|r| panic!("false deadlock: {r}"))
+        .on_deadlock(move |rep| r.lock().unwrap().push(rep.to_string()))
         .build()
         .unwrap();
     // The spawning OS thread is busy (not parked in grove) for a while.
@@ -309,6 +311,34 @@ fn no_deadlock_is_reported_while_the_caller_or_outside_work_can_still_act() {
         })
     });
     assert_eq!(v, 5);
+    // A `Thread` handle held by an OS thread that never spawned anything.
+    let g = rt.spawn(|| {
+        grove::park();
+        9
+    });
+    let t = g.thread();
+    let waker = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        t.unpark();
+    });
+    assert_eq!(g.join().unwrap(), 9);
+    waker.join().unwrap();
+    // Declared outside work.
+    let q = Arc::new(Queue::<u8>::new());
+    let q2 = q.clone();
+    let work = grove::OutsideWork::begin();
+    let producer = std::thread::spawn(move || {
+        let _work = work;
+        std::thread::sleep(Duration::from_millis(300));
+        q2.put(3).unwrap();
+    });
+    assert_eq!(rt.block_on(move || q.get().unwrap()), 3);
+    producer.join().unwrap();
+    assert!(
+        reports.lock().unwrap().is_empty(),
+        "{:?}",
+        reports.lock().unwrap()
+    );
     rt.shutdown();
 }
 

@@ -15,7 +15,9 @@
 //! periods in a row with no switch on any hub:
 //!
 //! * it has live green threads, and every one is parked, with no deadline
-//!   and not waiting for a descriptor;
+//!   and not waiting for a descriptor; one in a plain `park` also has no
+//!   `Thread` handle held by the program (grove's own wakers in wait lists
+//!   do not count: a primitive's waiter parks again after a stray unpark);
 //! * no blocking-pool job or other declared outside work
 //!   ([`OutsideWork`](crate::OutsideWork)) is under way;
 //! * every OS thread that spawned onto the runtime (or waits for it in
@@ -30,6 +32,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use crate::reason::WaitReason;
 use crate::snapshot::{GreenState, GreenThreadSnapshot, Snapshot};
 use crate::thread::ThreadId;
 
@@ -150,7 +153,14 @@ pub(crate) fn all_stuck(snap: &Snapshot) -> bool {
         && snap.threads.iter().all(|t| {
             t.state == GreenState::Parked
                 && t.wakes_in.is_none()
-                && t.waits_for.is_some_and(|r| !r.is_io())
+                && match t.waits_for {
+                    // A plain park ends with an unpark: nobody may hold a handle.
+                    Some(WaitReason::Park { .. }) => t.handles == 0,
+                    // The others re-park after an unpark until their object
+                    // lets them go.
+                    Some(r) => !r.is_io(),
+                    None => false,
+                }
         })
 }
 

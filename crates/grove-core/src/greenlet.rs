@@ -96,7 +96,7 @@ impl Target {
         let watch = &self.task.shared.watch;
         let outside = deadlocks && current_task().is_none();
         let epoch = if outside { watch.epoch() } else { 0 };
-        let Some(ticket) = self.done.add_waiter(thread::current()) else {
+        let Some(ticket) = self.done.add_waiter(thread::current_waker()) else {
             return Ok(true);
         };
         if outside {

@@ -176,7 +176,7 @@ mod hub_side {
             let shared = &self.shared;
             let me = &shared.hubs[self.index];
             // Nothing runs here now (`watch.rs`): the last switch-in's id goes.
-            me.watch.running.store(0, Ordering::Relaxed);
+            me.counters.running.store(0, Ordering::Relaxed);
             let was_searching = self.searching.replace(false);
             // Every sleeper re-checks the queues after listing itself (idle.rs).
             if shared.idle.go_to_sleep(self.index, was_searching) && self.work_pending() {

@@ -35,6 +35,9 @@ pub(crate) struct Counters {
     pub(crate) run: AtomicU64,
     pub(crate) stolen: AtomicU64,
     pub(crate) parked: AtomicU64,
+    /// The green thread it switched to last, until it sleeps (0: none);
+    /// for the watcher and snapshots (`watch.rs`).
+    pub(crate) running: AtomicU64,
     /// Stacks this hub took for starting green threads, and gave back for
     /// finished ones (not always the same hub's); their difference, summed
     /// over hubs, is the stacks in use.

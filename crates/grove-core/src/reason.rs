@@ -315,8 +315,11 @@ impl fmt::Display for WaitReason {
     }
 }
 
-/// What a green thread last blocked on, and since when.
+/// What a green thread last blocked on, and since when. On a cache line of
+/// its own: the green thread writes it at every park, and the fields next
+/// to it in `Task` (its home, read by every waker) must not bounce with it.
 #[derive(Debug, Default)]
+#[repr(align(64))]
 pub(crate) struct WaitRecord(Record);
 
 /// One whole read of a [`WaitRecord`].

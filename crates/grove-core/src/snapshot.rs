@@ -129,6 +129,9 @@ pub struct GreenThreadSnapshot {
     pub parked_for: Option<Duration>,
     /// When parked with a deadline: how long until it ends the wait itself.
     pub wakes_in: Option<Duration>,
+    /// `Thread` handles to it that the program holds (from `current()` or
+    /// `Greenlet::thread()`): any of them may unpark it.
+    pub handles: usize,
 }
 
 impl GreenThreadSnapshot {
@@ -172,6 +175,7 @@ impl GreenThreadSnapshot {
             wakes_in: waiting
                 .and_then(|w| w.deadline_ms)
                 .map(|d| reason::span(now_ms, d)),
+            handles: task.handles.load(Ordering::Relaxed),
         }
     }
 
@@ -327,7 +331,7 @@ impl fmt::Display for Snapshot {
 impl crate::runtime::HubShared {
     fn snapshot(&self, index: usize, now_ms: u64) -> HubSnapshot {
         let w = &self.watch;
-        let running = match w.running.load(Ordering::Relaxed) {
+        let running = match self.counters.running.load(Ordering::Relaxed) {
             0 => None,
             id => Some(ThreadId::from_raw(id)),
         };

@@ -106,10 +106,10 @@ impl Hub {
         };
         self.current.set(Arc::as_ptr(&task));
         overflow::set_running(&task, size, guard);
-        Counters::bump(&self.counters().run, 1);
+        let counters = self.counters();
+        Counters::bump(&counters.run, 1);
         // For the watcher and snapshots (`watch.rs`): one plain store.
-        let watch = &self.shared.hubs[self.index].watch;
-        watch.running.store(task.id, Ordering::Relaxed);
+        counters.running.store(task.id, Ordering::Relaxed);
         // SAFETY: `ctx` is the task's suspended context (or its fresh entry),
         // owned by this hub; the task's stack is alive; the data word is a
         // pointer to the task, which `task` keeps alive until we return.

@@ -103,6 +103,9 @@ pub(crate) struct Task {
     /// What it last blocked on (`reason.rs`): written by the green thread
     /// itself at each blocking point, read by snapshots.
     pub(crate) waiting: WaitRecord,
+    /// `Thread` handles to it the program holds (`thread.rs`): any of them
+    /// may unpark it.
+    pub(crate) handles: AtomicUsize,
     home: AtomicUsize,
     started: AtomicBool,
     unwinding: AtomicBool,
@@ -140,6 +143,7 @@ impl Task {
             pinned: matches!(placement, Placement::Hub(_)),
             parent,
             waiting: WaitRecord::default(),
+            handles: AtomicUsize::new(0),
             home: AtomicUsize::new(home),
             started: AtomicBool::new(false),
             unwinding: AtomicBool::new(false),

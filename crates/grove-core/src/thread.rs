@@ -165,6 +165,7 @@ pub(crate) fn wake_outside(shared: &Shared) {
         if t.parked.load(Ordering::SeqCst) {
             Thread {
                 inner: Inner::Os(t),
+                counted: false,
             }
             .unpark();
         }
@@ -199,9 +200,33 @@ enum Inner {
 /// waiter.thread().unpark(); // before or after the park: never lost
 /// assert_eq!(waiter.join().unwrap(), "woken");
 /// ```
-#[derive(Clone)]
 pub struct Thread {
     inner: Inner,
+    /// A handle the program holds (from [`current`] or
+    /// `Greenlet::thread`), counted in `Task::handles`: deadlock detection
+    /// knows someone may unpark that green thread. grove's own wakers (in
+    /// wait lists) are not counted.
+    counted: bool,
+}
+
+impl Clone for Thread {
+    fn clone(&self) -> Thread {
+        if let (Inner::Green(task), true) = (&self.inner, self.counted) {
+            task.handles.fetch_add(1, Ordering::Relaxed);
+        }
+        Thread {
+            inner: self.inner.clone(),
+            counted: self.counted,
+        }
+    }
+}
+
+impl Drop for Thread {
+    fn drop(&mut self) {
+        if let (Inner::Green(task), true) = (&self.inner, self.counted) {
+            task.handles.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl fmt::Debug for Thread {
@@ -219,9 +244,20 @@ impl std::panic::UnwindSafe for Thread {}
 impl std::panic::RefUnwindSafe for Thread {}
 
 impl Thread {
+    /// A handle for the program (counted, see `counted`).
     pub(crate) fn from_task(task: Arc<Task>) -> Thread {
+        task.handles.fetch_add(1, Ordering::Relaxed);
         Thread {
             inner: Inner::Green(task),
+            counted: true,
+        }
+    }
+
+    /// A handle grove keeps in a wait list (not counted).
+    pub(crate) fn waker(task: Arc<Task>) -> Thread {
+        Thread {
+            inner: Inner::Green(task),
+            counted: false,
         }
     }
 
@@ -294,21 +330,38 @@ impl Thread {
 /// assert!(!t.is_green());
 /// ```
 pub fn current() -> Thread {
-    match current_task() {
-        Some(task) => {
-            let p: *const Task = task;
-            // SAFETY: `p` comes from a live Arc<Task> (the running task is
-            // registered until it ends); taking one more strong reference.
-            let arc = unsafe {
-                Arc::increment_strong_count(p);
-                Arc::from_raw(p)
-            };
-            Thread::from_task(arc)
-        }
-        None => Thread {
-            inner: Inner::Os(os_thread()),
-        },
+    match current_arc() {
+        Some(task) => Thread::from_task(task),
+        None => os_handle(),
     }
+}
+
+/// A waker for the calling thread, for grove's wait lists (not counted as
+/// a handle the program holds; see `Thread::counted`).
+pub(crate) fn current_waker() -> Thread {
+    match current_arc() {
+        Some(task) => Thread::waker(task),
+        None => os_handle(),
+    }
+}
+
+fn os_handle() -> Thread {
+    Thread {
+        inner: Inner::Os(os_thread()),
+        counted: false,
+    }
+}
+
+/// One more reference to the running green thread's task.
+fn current_arc() -> Option<Arc<Task>> {
+    let task = current_task()?;
+    let p: *const Task = task;
+    // SAFETY: `p` comes from a live Arc<Task> (the running task is
+    // registered until it ends); taking one more strong reference.
+    Some(unsafe {
+        Arc::increment_strong_count(p);
+        Arc::from_raw(p)
+    })
 }
 
 /// The index of the hub the calling green thread runs on (`None` on an OS

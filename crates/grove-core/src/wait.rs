@@ -34,6 +34,18 @@ use std::time::Instant;
 
 pub use crate::reason::set_holder;
 
+/// A waker for the calling green thread (or OS thread) to put in a wait
+/// list: like [`current`](crate::current), but not counted among the
+/// handles the program holds (deadlock detection counts those).
+pub fn waker() -> crate::Thread {
+    crate::thread::current_waker()
+}
+
+/// The calling green thread's (or OS thread's) id, without making a handle.
+pub fn current_id() -> crate::ThreadId {
+    crate::ThreadId::from_raw(crate::thread::current_id())
+}
+
 /// Parks the calling green thread (or OS thread) until it is unparked or
 /// `deadline` passes, recording `reason` for snapshots; a kill unwinds it
 /// with `GreenletExit`. Returns whether the deadline passed first. May

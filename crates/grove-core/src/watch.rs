@@ -39,12 +39,11 @@ use crate::thread::ThreadId;
 /// The default threshold of the stuck-hub watchdog.
 pub const DEFAULT_STUCK_AFTER: Duration = Duration::from_millis(100);
 
-/// What the watcher can see of one hub; written by that hub with plain
-/// stores (`running`, `timers`, `tid`) or by the watcher (`seen_*`).
+/// What the watcher can see of one hub, besides its counters (where the
+/// hub keeps `running`, next to `run`); written by that hub with plain
+/// stores (`timers`, `tid`) or by the watcher (`seen_*`).
 #[derive(Debug, Default)]
 pub(crate) struct HubWatch {
-    /// The green thread it switched to last, until it sleeps (0: none).
-    pub(crate) running: AtomicU64,
     /// Entries in its timer heap.
     pub(crate) timers: AtomicUsize,
     /// Its OS thread's kernel id (0 until it starts).
@@ -233,7 +232,7 @@ fn run(weak: Weak<Shared>) {
 fn watchdog(shared: &Shared, seen: &mut [Seen], now: u64, threshold: Duration) {
     for (i, hub) in shared.hubs.iter().enumerate() {
         let w = &hub.watch;
-        let running = w.running.load(Ordering::Relaxed);
+        let running = hub.counters.running.load(Ordering::Relaxed);
         let run = hub.counters.run.load(Ordering::Relaxed);
         let s = &mut seen[i];
         if running == 0 || running != s.running || run != s.run {
@@ -278,7 +277,7 @@ fn look_for_deadlock(shared: &Shared, quiet: &mut Option<(u64, u64)>, reported: 
     for h in shared.hubs.iter() {
         run += h.counters.run.load(Ordering::Relaxed);
         parked += h.counters.parked.load(Ordering::Relaxed);
-        idle &= h.watch.running.load(Ordering::Relaxed) == 0;
+        idle &= h.counters.running.load(Ordering::Relaxed) == 0;
     }
     let now = Some((run, parked));
     if !idle || *quiet != now {

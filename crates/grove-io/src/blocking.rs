@@ -153,7 +153,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let me = grove_core::current();
+    let me = grove_core::wait::waker();
     if !me.is_green() {
         return f();
     }

@@ -69,7 +69,7 @@ impl Source {
         why: WaitReason,
         deadline: Option<Instant>,
     ) -> io::Result<()> {
-        let me = grove_core::current();
+        let me = grove_core::wait::waker();
         if !me.is_green() {
             return poll_fd(self.fd, dir, deadline);
         }

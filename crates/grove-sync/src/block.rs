@@ -56,7 +56,7 @@ pub(crate) fn now_or_wait<S, P, H, T>(
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Outcome::Waited(Waited::TimedOut(payload));
         }
-        list(&mut s).push(grove_core::current(), payload)
+        list(&mut s).push(grove_core::wait::waker(), payload)
     };
     Outcome::Waited(wait_for(state, why, ticket, deadline, list, pass_on))
 }

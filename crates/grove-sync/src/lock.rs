@@ -170,7 +170,7 @@ impl Owned {
     }
 
     fn acquire_until(&self, deadline: Option<Instant>) -> Result<bool, LockError> {
-        let me = grove_core::current().id();
+        let me = grove_core::wait::current_id();
         let id = ObjectId::of(&self.state);
         let now = |s: &mut State| s.take(me, self.reentrant, id);
         let why = if self.reentrant {
@@ -192,7 +192,7 @@ impl Owned {
     }
 
     fn try_acquire(&self) -> bool {
-        let me = grove_core::current().id();
+        let me = grove_core::wait::current_id();
         matches!(
             lock(&self.state).take(me, self.reentrant, ObjectId::of(&self.state)),
             Now::Done(Ok(()))
@@ -200,7 +200,7 @@ impl Owned {
     }
 
     fn release(&self) -> Result<(), LockError> {
-        let me = grove_core::current().id();
+        let me = grove_core::wait::current_id();
         let waker = lock(&self.state).release(me)?;
         if let Some(w) = waker {
             w.unpark();
@@ -492,7 +492,7 @@ impl RLock {
     /// assert!(lock.is_owned());
     /// ```
     pub fn is_owned(&self) -> bool {
-        lock(&self.core.state).owner == Some(grove_core::current().id())
+        lock(&self.core.state).owner == Some(grove_core::wait::current_id())
     }
 
     /// Takes the lock (as [`acquire`](RLock::acquire) does) and returns a

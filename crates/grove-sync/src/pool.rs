@@ -179,7 +179,7 @@ impl Group {
 
     /// The members still running, minus the caller and any that finished.
     fn others(&self) -> Vec<GreenletRef> {
-        let me = grove_core::current().id();
+        let me = grove_core::wait::current_id();
         let mut m = members(&self.members);
         m.retain(|_, r| !r.is_ready());
         m.values().filter(|r| r.id() != me).cloned().collect()
