@@ -268,7 +268,8 @@ fn deadlock_example_finds_the_cycle_and_the_whole_runtime_deadlock() {
 
 #[test]
 fn stuck_hub_example_reports_each_mistake_once() {
-    let reports = stuck_hub::run();
+    let (reports, snapshot) = stuck_hub::run();
+    assert!(snapshot.contains("hub 0 (OS thread"), "{snapshot}");
     let names: Vec<_> = reports.iter().filter_map(|r| r.name.clone()).collect();
     assert_eq!(names, ["cruncher", "napper"], "{reports:?}");
     assert_eq!(reports[0].waiting, 3);

@@ -598,3 +598,54 @@ fn listener_and_stream_fds_are_counted_as_descriptors() {
     let _unused: Option<StdListener> = None;
     rt.shutdown();
 }
+
+#[test]
+fn a_green_connect_to_a_full_listener_waits_as_a_connect() {
+    use socket2::{Domain, Socket, Type};
+    let rt = runtime();
+    // A listener whose accept queue is full drops new SYNs, so a connect
+    // to it waits (the kernel retries the SYN a second later).
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    listener
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    let t = Instant::now();
+    let waiter = loop {
+        let g = rt.spawn(move || grove::TcpStream::connect_timeout(&addr, Duration::from_secs(30)));
+        // Connected at once: it fills the queue; keep it and try again.
+        let mut parked = None;
+        while t.elapsed() < Duration::from_secs(10) {
+            if g.is_ready() {
+                break;
+            }
+            if let Some(r) = rt.snapshot().thread(g.id()).and_then(|t| t.waits_for) {
+                parked = Some(r);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        match parked {
+            Some(r) => break (g, r),
+            None => {
+                fillers.push(g.join().unwrap().unwrap());
+                assert!(fillers.len() < 16, "the accept queue never filled");
+            }
+        }
+    };
+    let (g, reason) = waiter;
+    assert!(
+        matches!(reason, WaitReason::Connect { fd } if fd >= 0),
+        "{reason:?}"
+    );
+    g.kill();
+    drop(fillers);
+    rt.shutdown();
+}

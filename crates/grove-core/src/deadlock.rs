@@ -208,11 +208,11 @@ impl DeadlockReport {
 
 impl fmt::Display for DeadlockReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "all {} green threads are asleep and nothing can wake them: deadlock",
-            self.waiting.len()
-        )?;
+        let all = match self.waiting.len() {
+            1 => "the only green thread is".to_string(),
+            n => format!("all {n} green threads are"),
+        };
+        writeln!(f, "{all} asleep and nothing can wake them: deadlock")?;
         for c in &self.cycles {
             writeln!(f, "  cycle: {c}")?;
         }

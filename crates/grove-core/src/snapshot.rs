@@ -274,9 +274,9 @@ impl fmt::Display for Snapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "grove runtime: {} hubs, {} live green threads",
-            self.hubs.len(),
-            self.threads.len()
+            "grove runtime: {}, {} live",
+            count(self.hubs.len(), "hub", "hubs"),
+            count(self.threads.len(), "green thread", "green threads")
         )?;
         for h in &self.hubs {
             write!(f, "hub {}", h.index)?;
@@ -288,9 +288,14 @@ impl fmt::Display for Snapshot {
                 (Some(id), None) => write!(f, ": running green thread {id}")?,
                 (None, _) => write!(f, ": idle")?,
             }
-            write!(f, "; {} runnable, {} timers", h.runnable, h.timers)?;
+            write!(
+                f,
+                "; {} runnable, {}",
+                h.runnable,
+                count(h.timers, "timer", "timers")
+            )?;
             if let Some(d) = h.descriptors {
-                write!(f, ", {d} descriptors")?;
+                write!(f, ", {}", count(d, "descriptor", "descriptors"))?;
             }
             let m = &h.metrics;
             writeln!(
@@ -355,5 +360,14 @@ impl crate::runtime::HubShared {
             descriptors: self.driver.registered(),
             metrics: self.counters.snapshot(index),
         }
+    }
+}
+
+/// "1 hub", "2 hubs".
+fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
     }
 }

@@ -102,10 +102,14 @@ impl fmt::Display for StuckHub {
         if let Some(n) = &self.name {
             write!(f, " '{n}'")?;
         }
+        let behind = match self.waiting {
+            1 => "1 green thread waits".to_string(),
+            n => format!("{n} green threads wait"),
+        };
         write!(
             f,
-            " for {:.0?} without a blocking point; {} green threads wait behind it",
-            self.running_for, self.waiting
+            " for {:.0?} without a blocking point; {behind} behind it",
+            self.running_for
         )?;
         match &self.syscall {
             Some(s) => write!(f, "; its OS thread is blocked in the system call {s}"),

@@ -9,8 +9,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Runs both mistakes on a one-hub runtime; the watchdog's reports.
-pub fn run() -> Vec<grove::StuckHub> {
+/// Runs both mistakes on a one-hub runtime; the watchdog's reports, and a
+/// snapshot taken while the second one holds the hub.
+pub fn run() -> (Vec<grove::StuckHub>, String) {
     let reports = Arc::new(Mutex::new(Vec::new()));
     let r = reports.clone();
     let rt = grove::Runtime::builder()
@@ -48,13 +49,19 @@ pub fn run() -> Vec<grove::StuckHub> {
         })
         .expect("spawn");
     cruncher.join().expect("ran");
+    // The napper holds the hub now: a snapshot shows it running.
+    std::thread::sleep(Duration::from_millis(150));
+    let snapshot = rt.snapshot().to_string();
     napper.join().expect("ran");
     rt.shutdown();
     let out = reports.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    out
+    (out, snapshot)
 }
 
 fn main() {
-    let reports = run();
-    println!("{} reports", reports.len());
+    let (reports, snapshot) = run();
+    println!(
+        "{} reports; the runtime while 'napper' held its hub:\n\n{snapshot}",
+        reports.len()
+    );
 }
