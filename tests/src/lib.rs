@@ -95,3 +95,19 @@ pub fn debug_count<T: std::fmt::Debug>(x: &T, field: &str) -> usize {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("`{field}` is not a count in {d}"))
 }
+
+/// A TCP socket bound to a free loopback port and listening with `backlog`
+/// (0: the shortest accept queue, which fills after a connection or two).
+///
+/// ```no_run
+/// let s = grove_tests::loopback_listener(0);
+/// assert!(s.local_addr().unwrap().as_socket().unwrap().ip().is_loopback());
+/// ```
+pub fn loopback_listener(backlog: i32) -> socket2::Socket {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+        .expect("a TCP socket");
+    let addr: std::net::SocketAddr = "127.0.0.1:0".parse().expect("an address");
+    socket.bind(&addr.into()).expect("bind to loopback");
+    socket.listen(backlog).expect("listen");
+    socket
+}

@@ -97,16 +97,7 @@ fn ten_thousand_concurrent_connections_echo_every_byte() {
     }
     assert!(raise_fd_limit() >= CONNS as u64 + 100, "fd limit too low");
     let rt = rt2();
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket
-        .bind(
-            &"127.0.0.1:0"
-                .parse::<std::net::SocketAddr>()
-                .unwrap()
-                .into(),
-        )
-        .unwrap();
-    socket.listen(4096).unwrap();
+    let socket = grove_tests::loopback_listener(4096);
     let listener = TcpListener::from_std(socket.into()).unwrap();
     let server = StreamServer::new(listener, |conn, _| {
         let mut buf = [0u8; LEN];

@@ -410,16 +410,7 @@ fn connect_timeout_fires_when_the_accept_queue_is_full() {
     let rt = rt2();
     // A listener that never accepts, with the shortest queue: once it is
     // full, further SYNs are dropped and a connect waits.
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket
-        .bind(
-            &"127.0.0.1:0"
-                .parse::<std::net::SocketAddr>()
-                .unwrap()
-                .into(),
-        )
-        .unwrap();
-    socket.listen(0).unwrap();
+    let socket = grove_tests::loopback_listener(0);
     let addr: std::net::SocketAddr = socket.local_addr().unwrap().as_socket().unwrap();
     let mut fillers = Vec::new();
     let timed_out = rt.block_on(move || {

@@ -601,20 +601,10 @@ fn listener_and_stream_fds_are_counted_as_descriptors() {
 
 #[test]
 fn a_green_connect_to_a_full_listener_waits_as_a_connect() {
-    use socket2::{Domain, Socket, Type};
     let rt = runtime();
     // A listener whose accept queue is full drops new SYNs, so a connect
     // to it waits (the kernel retries the SYN a second later).
-    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    listener
-        .bind(
-            &"127.0.0.1:0"
-                .parse::<std::net::SocketAddr>()
-                .unwrap()
-                .into(),
-        )
-        .unwrap();
-    listener.listen(0).unwrap();
+    let listener = grove_tests::loopback_listener(0);
     let addr = listener.local_addr().unwrap().as_socket().unwrap();
     let mut fillers = Vec::new();
     let t = Instant::now();
