@@ -22,7 +22,7 @@
 //!   ([`OutsideWork`](crate::OutsideWork)) is under way;
 //! * every OS thread that spawned onto the runtime (or waits for it in
 //!   `block_on`/`join`) has exited or is itself parked in grove without a
-//!   deadline.
+//!   deadline; a hub of another runtime that spawned onto it never is.
 //!
 //! An OS thread that never spawned onto the runtime but holds one of its
 //! objects (a `Queue` it will put to later) is invisible: declare it with

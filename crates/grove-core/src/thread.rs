@@ -125,10 +125,13 @@ fn lock_outside(o: &Outside) -> std::sync::MutexGuard<'_, Vec<Arc<OsThread>>> {
     o.threads.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The calling thread, if it is an OS thread outside any hub, joins the
-/// outside parties of `shared` (once).
+/// The calling thread, if it is not one of `shared`'s hubs, joins the
+/// outside parties of `shared` (once). A hub of another runtime joins too:
+/// it is never parked in place, so it keeps `shared` from being reported
+/// deadlocked for as long as it runs (its green threads may act on
+/// `shared`'s objects).
 pub(crate) fn join_outside(shared: &Shared) {
-    if hub::current_hub().is_some() {
+    if hub::current_hub().is_some_and(|h| h.shared.id == shared.id) {
         return;
     }
     let known = JOINED
