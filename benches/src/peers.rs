@@ -56,7 +56,7 @@ impl fmt::Display for Peer {
 }
 
 /// A grove runtime with `workers` hubs and otherwise default settings
-/// (guarded 128 KiB stacks, default spin).
+/// (2 MiB stacks with guard regions, default spin).
 pub fn grove_runtime(workers: usize) -> Result<grove::Runtime, BenchError> {
     grove_builder(workers)
         .build()

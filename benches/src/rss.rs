@@ -1,4 +1,5 @@
-//! Resident memory of this process, from `/proc/self/statm`.
+//! Memory of this process: resident pages from `/proc/self/statm`, and the
+//! page tables that map them from `/proc/self/status`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -35,6 +36,27 @@ pub fn resident_bytes(page: u64) -> Result<u64, BenchError> {
     Ok(pages * page)
 }
 
+/// Bytes of page tables of this process (`VmPTE` in `/proc/self/status`).
+pub fn page_table_bytes() -> Result<u64, BenchError> {
+    let s = std::fs::read_to_string("/proc/self/status")?;
+    let line = s
+        .lines()
+        .find(|l| l.starts_with("VmPTE:"))
+        .ok_or_else(|| BenchError::Child("no VmPTE line in /proc/self/status".into()))?;
+    let kb: u64 = line["VmPTE:".len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .map_err(|_| BenchError::Child(format!("unreadable status line: {line}")))?;
+    Ok(kb * 1024)
+}
+
+/// What memory the process holds: resident bytes plus page tables.
+pub fn held_bytes(page: u64) -> Result<u64, BenchError> {
+    Ok(resident_bytes(page)? + page_table_bytes()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +65,6 @@ mod tests {
     fn reads_something_resident() {
         let page = page_size().unwrap();
         assert!(resident_bytes(page).unwrap() > 0);
+        assert!(held_bytes(page).unwrap() > resident_bytes(page).unwrap());
     }
 }

@@ -1,26 +1,27 @@
-//! `idle_memory`: 100,000 green threads parked; resident bytes per green
-//! thread above the baseline.
+//! `idle_memory`: 100,000 green threads parked; bytes per green thread above
+//! the baseline, resident pages and the page tables that map them.
 //!
 //! Measures what an idle connection or waiting job costs, which decides how
 //! many a machine holds: gevent's promise is a green thread per connection,
 //! so this is the number that matters for a server with many idle clients.
 //!
 //! Each (row, peer) runs in its own child process, which reads
-//! `/proc/self/statm` after building its runtime and warming it up (the
+//! `/proc/self/statm` and `VmPTE` in `/proc/self/status` (page tables grow
+//! with the spread of the stacks, so they count) after building its runtime and warming it up (the
 //! baseline), starts the green threads, waits until every one has reached its
 //! park, reads it again, and divides the difference by the count. The count
 //! includes the handles the spawner keeps (a `Greenlet`, a `JoinHandle` and a
 //! oneshot sender), as a real program would keep them.
 //!
 //! Rows:
-//! - `100k`: grove with `guard_pages(false)` (stacks carved from slabs, one
-//!   kernel mapping per 64), each green thread in `grove::park()`; tokio tasks
+//! - `100k`: grove with default settings (2 MiB stacks with guard regions,
+//!   carved from slabs), each green thread in `grove::park()`; tokio tasks
 //!   awaiting a oneshot. may is not in this row: its stacks take two kernel
 //!   mappings each, so 100,000 live coroutines exceed the default
 //!   `vm.max_map_count` (65530).
-//! - `30k_guarded`: the default guarded stacks (two mappings each), at a count
-//!   the default `vm.max_map_count` allows: grove parked, may coroutines in
-//!   `coroutine::park()` with may's default 32 KiB stacks, and tokio again.
+//! - `30k`: the same at a count may's default stacks fit in: grove and tokio
+//!   again, may coroutines in `coroutine::park()` with may's default 32 KiB
+//!   stacks.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -46,12 +47,12 @@ impl Workload for IdleMemory {
     }
 
     fn about(&self) -> &'static str {
-        "100,000 parked green threads: resident bytes each above the baseline"
+        "100,000 parked green threads: resident and page-table bytes each"
     }
 
     fn rows(&self, cfg: &Config) -> Vec<Row> {
         let big = cfg.pick(100_000, 10_000);
-        let guarded = cfg.pick(30_000, 5_000);
+        let small = cfg.pick(30_000, 5_000);
         vec![
             Row {
                 key: format!("{}k", big / 1000),
@@ -59,23 +60,19 @@ impl Workload for IdleMemory {
                 workers: cfg.workers,
                 isolate: true,
                 peers: vec![
-                    PeerPlan::new(Peer::Grove, big, "guard_pages(false), parked"),
+                    PeerPlan::new(Peer::Grove, big, "default 2 MiB stacks, parked"),
                     PeerPlan::new(Peer::Tokio, big, "tasks awaiting a oneshot"),
                 ],
             },
             Row {
-                key: format!("{}k_guarded", guarded / 1000),
+                key: format!("{}k", small / 1000),
                 unit: Unit::BytesPerThread,
                 workers: cfg.workers,
                 isolate: true,
                 peers: vec![
-                    PeerPlan::new(
-                        Peer::Grove,
-                        guarded,
-                        "default guarded 128 KiB stacks, parked",
-                    ),
-                    PeerPlan::new(Peer::Tokio, guarded, "tasks awaiting a oneshot"),
-                    PeerPlan::new(Peer::May, guarded, "default 32 KiB stacks, parked"),
+                    PeerPlan::new(Peer::Grove, small, "default 2 MiB stacks, parked"),
+                    PeerPlan::new(Peer::Tokio, small, "tasks awaiting a oneshot"),
+                    PeerPlan::new(Peer::May, small, "default 32 KiB stacks, parked"),
                 ],
             },
         ]
@@ -83,9 +80,8 @@ impl Workload for IdleMemory {
 
     fn measure(&self, row: &Row, plan: &PeerPlan, _cfg: &Config) -> Result<Sample, BenchError> {
         let n = plan.count;
-        let guarded = row.key.ends_with("_guarded");
         let grown = match plan.peer {
-            Peer::Grove => grove(row.workers, n, guarded)?,
+            Peer::Grove => grove(row.workers, n)?,
             Peer::Tokio => tokio(row.workers, n)?,
             Peer::May => may(row.workers, n)?,
             Peer::Std => return Err(task_err("std", "idle_memory has no std version")),
@@ -110,11 +106,11 @@ fn settle(count: &AtomicUsize, n: usize, peer: &'static str) -> Result<(), Bench
     Ok(())
 }
 
-fn grove(workers: usize, n: usize, guarded: bool) -> Result<u64, BenchError> {
-    let rt = peers::grove_build(peers::grove_builder(workers).guard_pages(guarded))?;
+fn grove(workers: usize, n: usize) -> Result<u64, BenchError> {
+    let rt = peers::grove_build(peers::grove_builder(workers))?;
     rt.block_on(|| ());
     let page = rss::page_size()?;
-    let before = rss::resident_bytes(page)?;
+    let before = rss::held_bytes(page)?;
     let parked = Arc::new(AtomicUsize::new(0));
     let release = Arc::new(AtomicBool::new(false));
     let gs: Vec<_> = (0..n)
@@ -129,7 +125,7 @@ fn grove(workers: usize, n: usize, guarded: bool) -> Result<u64, BenchError> {
         })
         .collect();
     settle(&parked, n, "grove")?;
-    let after = rss::resident_bytes(page)?;
+    let after = rss::held_bytes(page)?;
     release.store(true, Ordering::Release);
     for g in &gs {
         g.thread().unpark();
@@ -145,7 +141,7 @@ fn tokio(workers: usize, n: usize) -> Result<u64, BenchError> {
     let rt = peers::tokio_runtime(workers)?;
     rt.block_on(async {});
     let page = rss::page_size()?;
-    let before = rss::resident_bytes(page)?;
+    let before = rss::held_bytes(page)?;
     let waiting = Arc::new(AtomicUsize::new(0));
     let mut senders = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
@@ -159,7 +155,7 @@ fn tokio(workers: usize, n: usize) -> Result<u64, BenchError> {
         }));
     }
     settle(&waiting, n, "tokio")?;
-    let after = rss::resident_bytes(page)?;
+    let after = rss::held_bytes(page)?;
     for tx in senders {
         let _ = tx.send(());
     }
@@ -177,7 +173,7 @@ fn may(workers: usize, n: usize) -> Result<u64, BenchError> {
     peers::may_configure(workers);
     super::cpu_batch::may_warm_up()?;
     let page = rss::page_size()?;
-    let before = rss::resident_bytes(page)?;
+    let before = rss::held_bytes(page)?;
     let parked = Arc::new(AtomicUsize::new(0));
     let release = Arc::new(AtomicBool::new(false));
     let hs: Vec<_> = (0..n)
@@ -192,7 +188,7 @@ fn may(workers: usize, n: usize) -> Result<u64, BenchError> {
         })
         .collect();
     settle(&parked, n, "may")?;
-    let after = rss::resident_bytes(page)?;
+    let after = rss::held_bytes(page)?;
     release.store(true, Ordering::Release);
     for h in &hs {
         h.coroutine().unpark();

@@ -6,8 +6,8 @@
 //! request or per item of work, so this cost bounds how fine-grained they can be.
 //!
 //! - grove: from inside a green thread (`block_on`), `grove::spawn` then
-//!   `Greenlet::join`, on a runtime with default settings (guarded 128 KiB
-//!   stacks). Queued green threads hold no stack, so 100,000 at once is fine.
+//!   `Greenlet::join`, on a runtime with default settings (2 MiB stacks
+//!   with guard regions). Queued green threads hold no stack, so 100,000 at once is fine.
 //! - tokio: from inside a task on the multi-thread runtime, `tokio::spawn` then
 //!   awaiting the `JoinHandle`s.
 //! - may: from inside a coroutine, `go!` then `JoinHandle::join`, 30,000 only:
@@ -52,7 +52,7 @@ impl Workload for SpawnJoin {
                 PeerPlan::new(
                     Peer::Grove,
                     n,
-                    "from a green thread; default runtime (guarded 128 KiB stacks)",
+                    "from a green thread; default runtime (2 MiB stacks with guard regions)",
                 ),
                 PeerPlan::new(Peer::Tokio, n, "from a task on the multi-thread runtime"),
                 PeerPlan::new(

@@ -88,7 +88,8 @@ impl RuntimeBuilder {
     }
 
     /// Default stack size for green threads, in bytes (rounded up to pages;
-    /// 16 KiB to 1 GiB). Default: 128 KiB.
+    /// 16 KiB to 1 GiB). Default: 2 MiB, as for `std::thread::spawn`; pages
+    /// are committed only when touched.
     ///
     /// ```
     /// let rt = grove_core::Runtime::builder().stack_size(1 << 20).build().unwrap();
@@ -99,10 +100,14 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Whether each stack gets its own mapping and a guard page (default:
-    /// true). `false` carves stacks from slabs, so a process can hold far more
-    /// green threads than `vm.max_map_count / 2`; overflows are then caught by
-    /// a canary checked at every switch instead of a guard page.
+    /// Whether stacks have guard pages (default: true), so that running off
+    /// a stack faults at once and is reported. On Linux 6.13 and later the
+    /// guards are guard regions inside slabs of stacks, one kernel mapping
+    /// per 128 stacks; on older kernels each guarded stack is a mapping of
+    /// its own plus a guard page, up to half of `vm.max_map_count`, and
+    /// further stacks come from slabs with canaries. `false` carves every
+    /// stack from slabs without guards: overflows are then caught by a
+    /// canary checked at every switch, after the fact.
     ///
     /// ```
     /// let rt = grove_core::Runtime::builder().guard_pages(false).build().unwrap();

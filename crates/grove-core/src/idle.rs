@@ -177,6 +177,8 @@ mod hub_side {
             let me = &shared.hubs[self.index];
             // Nothing runs here now (`watch.rs`): the last switch-in's id goes.
             me.counters.running.store(0, Ordering::Relaxed);
+            // Give back the pages deep calls left in pooled stacks (pool.rs).
+            self.pool.borrow_mut().trim_idle();
             let was_searching = self.searching.replace(false);
             // Every sleeper re-checks the queues after listing itself (idle.rs).
             if shared.idle.go_to_sleep(self.index, was_searching) && self.work_pending() {

@@ -4,7 +4,7 @@
 //!
 //! # The design in one place
 //!
-//! A **green thread** is a closure running on its own stack (`stack.rs`), with
+//! A **green thread** is a closure running on its own stack (`stack/`), with
 //! a park word (`park.rs`) and an execution record (`task.rs`). It runs until
 //! it blocks: then it switches (the `context` crate, Boost.Context's
 //! `jump_fcontext`) back to its **hub**.
