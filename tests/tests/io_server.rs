@@ -1,10 +1,11 @@
 //! grove-io's servers: graceful and forced stops leave no green thread
-//! behind, a connection cap holds, and running out of descriptors on accept
-//! is survived. Loopback only, bounded in count and time.
+//! behind, a connection cap holds, running out of descriptors on accept or
+//! of stacks for handlers is reported and survived, and a server runs on
+//! the runtime it is given. Loopback only, bounded in count and time.
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use grove::{DatagramServer, Runtime, StreamServer, TcpStream};
@@ -142,7 +143,12 @@ fn a_datagram_server_replies_and_stops() {
 fn running_out_of_descriptors_on_accept_is_survived() {
     if std::env::var_os("GROVE_EMFILE_CHILD").is_some() {
         let rt = rt2();
-        let server = Arc::new(StreamServer::bind("127.0.0.1:0", echo).unwrap());
+        let (reports, report) = collect_reports();
+        let server = Arc::new(
+            StreamServer::bind("127.0.0.1:0", echo)
+                .unwrap()
+                .on_error(report),
+        );
         let addr = server.local_addr().unwrap();
         let s = server.clone();
         rt.block_on(move || s.start().unwrap());
@@ -172,6 +178,13 @@ fn running_out_of_descriptors_on_accept_is_survived() {
         let mut back = [0u8; 5];
         c.read_exact(&mut back).unwrap();
         assert_eq!(&back, b"alive");
+        let reports = reports.lock().unwrap();
+        assert!(
+            reports
+                .iter()
+                .any(|r| r.starts_with("accept failed: Too many open files")),
+            "{reports:?}"
+        );
         println!("EMFILE-SURVIVED");
         return;
     }
@@ -185,4 +198,100 @@ fn running_out_of_descriptors_on_accept_is_survived() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+type Reports = Arc<Mutex<Vec<String>>>;
+
+/// A server error handler that keeps what it is given.
+fn collect_reports() -> (
+    Reports,
+    impl Fn(&grove::ServerError) + Send + Sync + 'static,
+) {
+    let reports = Reports::default();
+    let r = reports.clone();
+    (reports, move |e: &grove::ServerError| {
+        r.lock().unwrap().push(e.to_string())
+    })
+}
+
+/// A client that has had one byte echoed, so its handler is running.
+fn served_client(addr: std::net::SocketAddr) -> std::net::TcpStream {
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(b"x").unwrap();
+    let mut b = [0u8; 1];
+    c.read_exact(&mut b).unwrap();
+    c
+}
+
+#[test]
+fn handlers_without_stacks_are_reported_and_the_server_recovers() {
+    // Six stacks in all: the accept loop and five handlers.
+    let rt = Runtime::builder().workers(2).max_stacks(6).build().unwrap();
+    let (reports, report) = collect_reports();
+    let server = StreamServer::bind("127.0.0.1:0", echo)
+        .unwrap()
+        .runtime(rt.handle())
+        .on_error(report);
+    server.start().unwrap(); // from this OS thread, onto `rt`
+    let addr = server.local_addr().unwrap();
+    let held: Vec<_> = (0..5).map(|_| served_client(addr)).collect();
+    // The sixth handler gets no stack: its connection closes, reported.
+    let mut unserved = std::net::TcpStream::connect(addr).unwrap();
+    unserved
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut b = [0u8; 1];
+    assert!(matches!(unserved.read(&mut b), Ok(0) | Err(_)));
+    until("the unserved connection is reported", || {
+        !reports.lock().unwrap().is_empty()
+    });
+    let first = reports.lock().unwrap()[0].clone();
+    assert!(
+        first.starts_with("a connection was closed unserved"),
+        "{first}"
+    );
+    assert!(first.contains("max_stacks"), "{first}");
+    // Green threads end, stacks come back, and clients are served again.
+    drop(held);
+    until("the handlers end", || server.connections() == 0);
+    let mut again = served_client(addr);
+    again.write_all(b"alive").unwrap();
+    let mut back = [0u8; 5];
+    again.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"alive");
+    drop(again);
+    assert!(server.stop(Duration::from_secs(5)));
+}
+
+#[test]
+fn a_server_runs_on_the_runtime_it_is_given() {
+    let rt = rt2();
+    let on = Arc::new(Mutex::new(None));
+    let o = on.clone();
+    let server = StreamServer::bind("127.0.0.1:0", move |conn, peer| {
+        *o.lock().unwrap() = Some(grove::Handle::current());
+        echo(conn, peer)
+    })
+    .unwrap()
+    .runtime(rt.handle());
+    // Started from a plain OS thread, where the current runtime is the
+    // default one.
+    server.start().unwrap();
+    drop(served_client(server.local_addr().unwrap()));
+    until("the handler ran", || on.lock().unwrap().is_some());
+    assert!(on.lock().unwrap().as_ref() == Some(rt.handle()));
+    assert!(server.stop(Duration::from_secs(5)));
+    // Without `runtime`, the caller's runtime.
+    let server = Arc::new(StreamServer::bind("127.0.0.1:0", echo).unwrap());
+    let s = server.clone();
+    rt.block_on(move || s.start().unwrap());
+    until("the loop waits in accept on rt", || {
+        rt.snapshot().threads.iter().any(|t| {
+            t.waits_for
+                .as_ref()
+                .is_some_and(|r| r.to_string().contains("accept"))
+        })
+    });
+    assert!(server.stop(Duration::from_secs(5)));
 }

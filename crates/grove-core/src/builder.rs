@@ -41,6 +41,7 @@ pub struct RuntimeBuilder {
     workers: usize,
     stack_size: usize,
     guard_pages: bool,
+    max_stacks: Option<usize>,
     spin: Duration,
     thread_name: String,
     driver: Option<DriverFactory>,
@@ -54,6 +55,7 @@ impl fmt::Debug for RuntimeBuilder {
             .field("workers", &self.workers)
             .field("stack_size", &self.stack_size)
             .field("guard_pages", &self.guard_pages)
+            .field("max_stacks", &self.max_stacks)
             .field("spin", &self.spin)
             .field("migrate", &self.migrate)
             .finish_non_exhaustive()
@@ -66,6 +68,7 @@ impl Default for RuntimeBuilder {
             workers: num_cpus::get().max(1),
             stack_size: stack::DEFAULT_STACK,
             guard_pages: true,
+            max_stacks: None,
             spin: Duration::from_micros(50),
             thread_name: "grove-hub".to_string(),
             driver: None,
@@ -115,6 +118,25 @@ impl RuntimeBuilder {
     /// ```
     pub fn guard_pages(mut self, on: bool) -> Self {
         self.guard_pages = on;
+        self
+    }
+
+    /// At most `n` green threads started and unfinished at once (each holds
+    /// a stack); default: no limit but the kernel's (see
+    /// `SpawnError::MapLimit`). A green thread that would be one too many
+    /// finishes without running, with
+    /// `Error::Spawn(SpawnError::StackLimit { .. })`, and a server reports
+    /// it and pauses accepting. Bounds a program's stack memory; green
+    /// threads queued and not started hold no stack and do not count.
+    ///
+    /// ```
+    /// use grove_core::{Error, SpawnError};
+    /// let rt = grove_core::Runtime::builder().max_stacks(1).build().unwrap();
+    /// let outcome = rt.block_on(|| grove_core::spawn(|| ()).join());
+    /// assert!(matches!(outcome, Err(Error::Spawn(SpawnError::StackLimit { limit: 1 }))));
+    /// ```
+    pub fn max_stacks(mut self, n: usize) -> Self {
+        self.max_stacks = Some(n);
         self
     }
 
@@ -304,7 +326,7 @@ impl RuntimeBuilder {
             injector: Injector::new(),
             idle: Idle::new(self.workers),
             registry: Registry::new(),
-            stacks: StackSource::new(self.guard_pages, stack_size),
+            stacks: StackSource::new(self.guard_pages, stack_size, self.max_stacks),
             timers: SharedTimers::new(),
             spin: self.spin,
             migrate: self.migrate,

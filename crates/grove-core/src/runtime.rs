@@ -105,6 +105,21 @@ impl fmt::Debug for Handle {
     }
 }
 
+/// Two handles are equal when they name the same runtime.
+///
+/// ```
+/// let rt = grove_core::Runtime::builder().workers(1).build().unwrap();
+/// assert!(rt.block_on(grove_core::Handle::current) == *rt.handle());
+/// assert!(grove_core::Handle::current() != *rt.handle()); // the default runtime
+/// ```
+impl PartialEq for Handle {
+    fn eq(&self, other: &Handle) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl Eq for Handle {}
+
 // grove's shared state stays consistent across a caught panic: its locks
 // ignore poisoning and no invariant spans user code.
 impl std::panic::UnwindSafe for Handle {}

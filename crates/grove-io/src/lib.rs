@@ -56,5 +56,5 @@ mod wait;
 pub use blocking::{blocking, IDLE_TIMEOUT, MAX_THREADS};
 pub use net::{lookup_host, TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
 pub use reactor::{in_reactor_hub, install, reactors, Reactor};
-pub use server::{DatagramServer, StreamServer};
+pub use server::{DatagramServer, ServerError, StreamServer};
 pub use wait::{wait_readable, wait_writable};

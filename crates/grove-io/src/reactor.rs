@@ -279,10 +279,10 @@ thread_local! {
 }
 
 /// Makes [`reactors`] what runtimes built without a driver of their own
-/// idle in, from now on (grove-core's default runtime too, if it has not
-/// started yet). grove-io calls it whenever one of its sockets is created or
-/// waited on, so calling it is only needed to be sure that a runtime started
-/// before any socket exists gets reactors. Returns whether this call
+/// idle in (grove-core's default runtime included). It runs by itself when
+/// the program is loaded, before `main` (`INSTALL_AT_LOAD` in `reactor.rs`), so every
+/// runtime a program that links grove-io builds gets reactors, whatever it
+/// calls first; calling it again changes nothing. Returns whether this call
 /// installed them (false if they, or other default drivers, already were).
 ///
 /// # Example
@@ -297,6 +297,25 @@ pub fn install() -> bool {
         Box::new(reactors())
     }
     grove_core::set_default_drivers(provider)
+}
+
+/// Runs [`install`] when the program is loaded, before `main` and before
+/// anything could start a runtime: the loader calls every function listed
+/// in the `.init_array` section. Without it, a program that started the
+/// default runtime (by spawning, or by `Handle::current()`) before creating
+/// its first socket would get hubs without reactors, and all its I/O would
+/// go through the fallback reactor's single thread.
+///
+/// `install` only stores a function pointer in a `OnceLock`: no allocation,
+/// no thread-local, nothing that needs Rust's runtime to be set up.
+#[cfg(target_os = "linux")]
+#[used]
+#[link_section = ".init_array"]
+static INSTALL_AT_LOAD: extern "C" fn() = install_at_load;
+
+#[cfg(target_os = "linux")]
+extern "C" fn install_at_load() {
+    install();
 }
 
 /// Whether the calling thread is a hub that idles in a grove-io reactor

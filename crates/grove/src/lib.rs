@@ -55,8 +55,8 @@
 pub use grove_core::*;
 pub use grove_io::{
     blocking, fs, in_reactor_hub, install, lookup_host, reactors, wait_readable, wait_writable,
-    DatagramServer, Reactor, StreamServer, TcpListener, TcpStream, UdpSocket, UnixListener,
-    UnixStream,
+    DatagramServer, Reactor, ServerError, StreamServer, TcpListener, TcpStream, UdpSocket,
+    UnixListener, UnixStream,
 };
 pub use grove_sync::{
     AlreadySet, AsyncResult, BoundedSemaphore, Channel, Event, Fifo, GenericQueue, GetError, Group,

@@ -40,6 +40,12 @@ pub enum SpawnError {
         /// The current `vm.max_map_count`.
         max_map_count: usize,
     },
+    /// The runtime's limit on stacks in use at once
+    /// (`RuntimeBuilder::max_stacks`) is reached.
+    StackLimit {
+        /// The limit.
+        limit: usize,
+    },
     /// The kernel refused to map a stack for another reason (often: out of memory).
     Mmap(io::Error),
 }
@@ -69,6 +75,11 @@ impl fmt::Display for SpawnError {
                  (Linux before 6.13), build the runtime with \
                  RuntimeBuilder::guard_pages(false), which carves every stack from slabs"
             ),
+            SpawnError::StackLimit { limit } => write!(
+                f,
+                "the runtime's limit of {limit} green-thread stacks in use at once \
+                 (RuntimeBuilder::max_stacks) is reached"
+            ),
             SpawnError::Mmap(e) => write!(f, "could not map a green-thread stack: {e}"),
         }
     }
@@ -89,7 +100,9 @@ impl From<SpawnError> for io::Error {
             SpawnError::StackSize { .. } | SpawnError::NoSuchHub { .. } => {
                 io::ErrorKind::InvalidInput
             }
-            SpawnError::MapLimit { .. } | SpawnError::Mmap(_) => io::ErrorKind::OutOfMemory,
+            SpawnError::MapLimit { .. } | SpawnError::StackLimit { .. } | SpawnError::Mmap(_) => {
+                io::ErrorKind::OutOfMemory
+            }
             SpawnError::ShutDown => io::ErrorKind::Other,
         };
         io::Error::new(kind, e)

@@ -28,16 +28,18 @@ impl StackPool {
     /// Takes a stack of `size` bytes: from the pool if it is the default size
     /// and one is cached, else fresh from `source`.
     pub fn take(&mut self, source: &StackSource, size: usize) -> Result<Stack, SpawnError> {
+        source.admit()?;
         if size == source.default_size() {
             if let Some(s) = self.free.pop() {
                 return Ok(s);
             }
         }
-        source.allocate(size)
+        source.allocate(size).inspect_err(|_| source.dismiss())
     }
 
     /// Returns the stack of a finished green thread.
     pub fn give(&mut self, source: &StackSource, mut stack: Stack) {
+        source.dismiss();
         if stack.size != source.default_size() || self.free.len() >= POOL_MAX {
             source.free(stack);
             return;

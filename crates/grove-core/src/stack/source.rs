@@ -13,6 +13,7 @@
 //! * [`Mode::Canary`] (`guard_pages(false)`): slabs without guards; below each
 //!   stack lies a canary page the hub checks at every switch back (`mod.rs`).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::map::{self, lock};
@@ -49,6 +50,11 @@ pub struct StackSource {
     mode: Mode,
     default_size: usize,
     slabs: Mutex<Slabs>,
+    /// `RuntimeBuilder::max_stacks`: stacks in use at once, if limited.
+    limit: Option<usize>,
+    /// Stacks in use, counted only when there is a limit (so the hot path
+    /// pays no shared atomic otherwise).
+    in_use: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -58,9 +64,12 @@ struct Slabs {
 }
 
 impl StackSource {
-    /// A source of `default_size` stacks, guarded or not.
-    pub fn new(guarded: bool, default_size: usize) -> Self {
-        Self::with_mode(Mode::pick(guarded), default_size)
+    /// A source of `default_size` stacks, guarded or not, at most `limit`
+    /// of them in use at once.
+    pub fn new(guarded: bool, default_size: usize, limit: Option<usize>) -> Self {
+        let mut source = Self::with_mode(Mode::pick(guarded), default_size);
+        source.limit = limit;
+        source
     }
 
     /// A source in the given mode (tests use it to try every mode).
@@ -69,6 +78,26 @@ impl StackSource {
             mode,
             default_size,
             slabs: Mutex::new(Slabs::default()),
+            limit: None,
+            in_use: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts a stack going into use, unless the limit is reached.
+    pub(super) fn admit(&self) -> Result<(), SpawnError> {
+        if let Some(limit) = self.limit {
+            if self.in_use.fetch_add(1, Ordering::Relaxed) >= limit {
+                self.in_use.fetch_sub(1, Ordering::Relaxed);
+                return Err(SpawnError::StackLimit { limit });
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a stack going out of use.
+    pub(super) fn dismiss(&self) {
+        if self.limit.is_some() {
+            self.in_use.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
