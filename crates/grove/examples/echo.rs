@@ -4,14 +4,29 @@
 //!     cargo run --example echo -- 127.0.0.1:7000
 //!
 //! then `nc 127.0.0.1 7000` and type.
+//!
+//! Its memory per client is one 4 KiB buffer, whatever the client sends; a
+//! client that stops reading stalls only its own green thread, and is
+//! disconnected after [`WRITE_TIMEOUT`]; a silent one after [`IDLE`].
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use grove::{StreamServer, TcpStream};
 
+/// How long a client may stay silent.
+pub const IDLE: Duration = Duration::from_secs(300);
+/// How long an echo may wait for the client to take it.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Echoes everything it reads until the peer closes.
 pub fn handle(conn: TcpStream, _peer: SocketAddr) {
+    if conn.set_read_timeout(Some(IDLE)).is_err()
+        || conn.set_write_timeout(Some(WRITE_TIMEOUT)).is_err()
+    {
+        return;
+    }
     let mut buf = [0u8; 4096];
     loop {
         match (&conn).read(&mut buf) {

@@ -4,14 +4,25 @@
 //!     cargo run --release --example http_hello -- 127.0.0.1:8080
 //!
 //! then `curl http://127.0.0.1:8080/` (or a load generator such as `wrk`).
+//!
+//! Each connection holds one 8 KiB buffer: a request that does not fit, or
+//! is not HTTP, closes the connection. A client that stops reading stalls
+//! only its own green thread and is disconnected after [`WRITE_TIMEOUT`]; a
+//! silent one after [`IDLE`].
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use grove::{StreamServer, TcpStream};
 
 const RESPONSE: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\nContent-Type: text/plain\r\n\r\nHello world!";
+
+/// How long a client may stay silent between requests.
+pub const IDLE: Duration = Duration::from_secs(60);
+/// How long a response may wait for the client to take it.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Parses as many complete requests as `buf` holds; returns how many bytes
 /// they took and whether the client asked to close, or `None` if the bytes
@@ -39,6 +50,11 @@ pub fn parse_requests(buf: &[u8]) -> Option<(usize, usize, bool)> {
 
 /// Serves requests on one connection until the client closes it.
 pub fn handle(conn: TcpStream, _peer: SocketAddr) {
+    if conn.set_read_timeout(Some(IDLE)).is_err()
+        || conn.set_write_timeout(Some(WRITE_TIMEOUT)).is_err()
+    {
+        return;
+    }
     let _ = conn.set_nodelay(true);
     let mut buf = vec![0u8; 8192];
     let mut filled = 0;
