@@ -1,5 +1,5 @@
 //! One server per peer for `echo` and `http_hello`, each started on a fresh
-//! loopback port, driven by the common [`load_client`](super::load_client),
+//! loopback port, driven by the common [`super::load_client`],
 //! and stopped.
 //!
 //! Every server has one green thread (task, coroutine, OS thread) per

@@ -28,7 +28,7 @@ use crate::watch::{self, HubWatch, Watch, WatchConfig};
 ///
 /// ```
 /// use std::time::Duration;
-/// let rt = grove_core::Runtime::builder()
+/// let rt = grove::Runtime::builder()
 ///     .workers(2)
 ///     .stack_size(256 * 1024)
 ///     .spin(Duration::from_micros(20))
@@ -82,7 +82,7 @@ impl RuntimeBuilder {
     /// Number of hubs (worker OS threads). Default: the number of CPUs.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
+    /// let rt = grove::Runtime::builder().workers(2).build().unwrap();
     /// assert_eq!(rt.handle().workers(), 2);
     /// ```
     pub fn workers(mut self, n: usize) -> Self {
@@ -95,7 +95,7 @@ impl RuntimeBuilder {
     /// are committed only when touched.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().stack_size(1 << 20).build().unwrap();
+    /// let rt = grove::Runtime::builder().stack_size(1 << 20).build().unwrap();
     /// rt.block_on(|| { let big = [0u8; 512 * 1024]; std::hint::black_box(&big); });
     /// ```
     pub fn stack_size(mut self, bytes: usize) -> Self {
@@ -113,7 +113,7 @@ impl RuntimeBuilder {
     /// canary checked at every switch, after the fact.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().guard_pages(false).build().unwrap();
+    /// let rt = grove::Runtime::builder().guard_pages(false).build().unwrap();
     /// assert_eq!(rt.block_on(|| 1), 1);
     /// ```
     pub fn guard_pages(mut self, on: bool) -> Self {
@@ -130,9 +130,9 @@ impl RuntimeBuilder {
     /// threads queued and not started hold no stack and do not count.
     ///
     /// ```
-    /// use grove_core::{Error, SpawnError};
-    /// let rt = grove_core::Runtime::builder().max_stacks(1).build().unwrap();
-    /// let outcome = rt.block_on(|| grove_core::spawn(|| ()).join());
+    /// use grove::{Error, SpawnError};
+    /// let rt = grove::Runtime::builder().max_stacks(1).build().unwrap();
+    /// let outcome = rt.block_on(|| grove::spawn(|| ()).join());
     /// assert!(matches!(outcome, Err(Error::Spawn(SpawnError::StackLimit { limit: 1 }))));
     /// ```
     pub fn max_stacks(mut self, n: usize) -> Self {
@@ -147,7 +147,7 @@ impl RuntimeBuilder {
     ///
     /// ```
     /// // Never spin: sleep as soon as there is nothing to steal.
-    /// let rt = grove_core::Runtime::builder().spin(std::time::Duration::ZERO).build().unwrap();
+    /// let rt = grove::Runtime::builder().spin(std::time::Duration::ZERO).build().unwrap();
     /// assert_eq!(rt.block_on(|| 1), 1);
     /// ```
     pub fn spin(mut self, d: Duration) -> Self {
@@ -158,7 +158,7 @@ impl RuntimeBuilder {
     /// Prefix of the hub threads' names (`{prefix}-{index}`). Default: `grove-hub`.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().thread_name("web").build().unwrap();
+    /// let rt = grove::Runtime::builder().thread_name("web").build().unwrap();
     /// let name = rt.block_on(|| std::thread::current().name().map(String::from));
     /// assert!(name.unwrap().starts_with("web-"));
     /// ```
@@ -173,8 +173,8 @@ impl RuntimeBuilder {
     /// reactors, once grove-io is used), else a [`ThreadParker`] per hub.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder()
-    ///     .driver(|_hub| Box::new(grove_core::ThreadParker::new()))
+    /// let rt = grove::Runtime::builder()
+    ///     .driver(|_hub| Box::new(grove::ThreadParker::new()))
     ///     .build()
     ///     .unwrap();
     /// assert_eq!(rt.block_on(|| 1), 1);
@@ -188,15 +188,15 @@ impl RuntimeBuilder {
     }
 
     /// Lets every green thread spawned on this runtime move to another hub
-    /// at any blocking point, as [`Builder::allow_migration`] does for one,
-    /// except those spawned with [`Builder::pinned`] or [`Builder::hub`].
+    /// at any blocking point, as [`Builder::allow_migration`](crate::Builder::allow_migration) does for one,
+    /// except those spawned with [`Builder::pinned`](crate::Builder::pinned) or [`Builder::hub`](crate::Builder::hub).
     /// Default: off (a started green thread keeps the OS thread it started
     /// on).
     ///
     /// # Safety
     ///
     /// The caller promises for *every* green thread spawned on this runtime
-    /// what [`Builder::allow_migration`] asks of one: no OS-thread-bound state
+    /// what [`Builder::allow_migration`](crate::Builder::allow_migration) asks of one: no OS-thread-bound state
     /// (a `thread_local!` or a reference into one, values derived from one
     /// such as `std::io::stdout().lock()` or a tokio `EnterGuard`, any
     /// `!Send` guard such as `std::sync::MutexGuard`) is live in any of its
@@ -206,11 +206,11 @@ impl RuntimeBuilder {
     /// ```
     /// // SAFETY: these green threads only compute and sleep; they hold no
     /// // thread-local state across a blocking point.
-    /// let rt = unsafe { grove_core::Runtime::builder().allow_migration() }
+    /// let rt = unsafe { grove::Runtime::builder().allow_migration() }
     ///     .workers(2)
     ///     .build()
     ///     .unwrap();
-    /// assert_eq!(rt.block_on(|| { grove_core::yield_now(); 1 }), 1);
+    /// assert_eq!(rt.block_on(|| { grove::yield_now(); 1 }), 1);
     /// ```
     pub unsafe fn allow_migration(mut self) -> Self {
         self.migrate = true;
@@ -224,11 +224,11 @@ impl RuntimeBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let rt = grove_core::Runtime::builder()
+    /// let rt = grove::Runtime::builder()
     ///     .stuck_hub_after(Some(Duration::from_millis(500)))
     ///     .build()
     ///     .unwrap();
-    /// let quiet = grove_core::Runtime::builder().stuck_hub_after(None).build().unwrap();
+    /// let quiet = grove::Runtime::builder().stuck_hub_after(None).build().unwrap();
     /// # drop((rt, quiet));
     /// ```
     pub fn stuck_hub_after(mut self, threshold: Option<Duration>) -> Self {
@@ -239,7 +239,7 @@ impl RuntimeBuilder {
     /// Where the watchdog's reports go instead of standard error.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder()
+    /// let rt = grove::Runtime::builder()
     ///     .on_stuck_hub(|report| eprintln!("my log: {report}"))
     ///     .build()
     ///     .unwrap();
@@ -259,7 +259,7 @@ impl RuntimeBuilder {
     /// [`Error::Deadlock`](crate::Error::Deadlock). Default: on.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().deadlock_detection(false).build().unwrap();
+    /// let rt = grove::Runtime::builder().deadlock_detection(false).build().unwrap();
     /// # drop(rt);
     /// ```
     pub fn deadlock_detection(mut self, on: bool) -> Self {
@@ -271,7 +271,7 @@ impl RuntimeBuilder {
     /// outside still get them as errors).
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder()
+    /// let rt = grove::Runtime::builder()
     ///     .on_deadlock(|report| eprintln!("my log: {report}"))
     ///     .build()
     ///     .unwrap();
@@ -288,7 +288,7 @@ impl RuntimeBuilder {
     /// Starts the hubs.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().build().unwrap();
+    /// let rt = grove::Runtime::builder().build().unwrap();
     /// assert!(rt.handle().workers() >= 1);
     /// ```
     pub fn build(self) -> Result<Runtime, BuildError> {

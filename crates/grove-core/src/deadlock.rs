@@ -42,7 +42,7 @@ use crate::thread::ThreadId;
 /// green thread 7 'b', which waits to join green thread 12 'a'".
 ///
 /// ```
-/// let rt = grove_core::Runtime::builder().workers(1).build().unwrap();
+/// let rt = grove::Runtime::builder().workers(1).build().unwrap();
 /// assert!(rt.snapshot().cycles().is_empty());
 /// ```
 #[derive(Clone, Debug)]
@@ -57,7 +57,7 @@ impl Cycle {
     /// The ids in the cycle, starting from the smallest.
     ///
     /// ```
-    /// let snap = grove_core::Handle::current().snapshot();
+    /// let snap = grove::Handle::current().snapshot();
     /// for c in snap.cycles() {
     ///     assert!(!c.ids().is_empty());
     /// }
@@ -173,14 +173,14 @@ pub(crate) fn all_stuck(snap: &Snapshot) -> bool {
 /// See the `deadlock` module docs for exactly when.
 ///
 /// ```
-/// let rt = grove_core::Runtime::builder()
+/// let rt = grove::Runtime::builder()
 ///     .workers(1)
 ///     .on_deadlock(|_| {}) // the error below carries it
 ///     .build()
 ///     .unwrap();
-/// let g = rt.spawn(grove_core::park); // nothing will ever unpark it
+/// let g = rt.spawn(grove::park); // nothing will ever unpark it
 /// match g.join() {
-///     Err(grove_core::Error::Deadlock(report)) => {
+///     Err(grove::Error::Deadlock(report)) => {
 ///         assert_eq!(report.waiting.len(), 1);
 ///         assert!(report.to_string().contains(": park"));
 ///     }

@@ -34,7 +34,7 @@ use crate::sync::{lock, Condvar, Mutex};
 /// A driver that counts its wakeups, wrapping the default one:
 ///
 /// ```
-/// use grove_core::{Driver, Runtime, ThreadParker};
+/// use grove::{Driver, Runtime, ThreadParker};
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 /// use std::time::Duration;
 ///
@@ -72,7 +72,7 @@ pub trait Driver: Send + Sync + 'static {
     /// default.
     ///
     /// ```
-    /// use grove_core::{Driver, Runtime, ThreadParker};
+    /// use grove::{Driver, Runtime, ThreadParker};
     /// use std::time::Duration;
     ///
     /// thread_local!(static HUB: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) });
@@ -99,7 +99,7 @@ pub trait Driver: Send + Sync + 'static {
     /// default.
     ///
     /// ```
-    /// use grove_core::{Driver, Runtime, ThreadParker};
+    /// use grove::{Driver, Runtime, ThreadParker};
     /// use std::sync::atomic::{AtomicBool, Ordering};
     /// use std::sync::Arc;
     /// use std::time::Duration;
@@ -127,8 +127,8 @@ pub trait Driver: Send + Sync + 'static {
     /// it has one (for snapshots). Default: `None`.
     ///
     /// ```
-    /// use grove_core::Driver;
-    /// assert_eq!(grove_core::ThreadParker::new().registered(), None);
+    /// use grove::Driver;
+    /// assert_eq!(grove::ThreadParker::new().registered(), None);
     /// ```
     fn registered(&self) -> Option<usize> {
         None
@@ -140,7 +140,7 @@ pub trait Driver: Send + Sync + 'static {
 /// # Example
 ///
 /// ```
-/// use grove_core::{Driver, ThreadParker};
+/// use grove::{Driver, ThreadParker};
 /// use std::time::Duration;
 ///
 /// let p = ThreadParker::new();
@@ -158,8 +158,8 @@ impl ThreadParker {
     /// A parker with no token.
     ///
     /// ```
-    /// use grove_core::Driver;
-    /// let p = grove_core::ThreadParker::new();
+    /// use grove::Driver;
+    /// let p = grove::ThreadParker::new();
     /// p.park(Some(std::time::Duration::ZERO)); // no token: returns after the (zero) timeout
     /// ```
     pub fn new() -> Self {
@@ -216,12 +216,12 @@ static DEFAULT_DRIVERS: OnceLock<fn() -> DriverFactory> = OnceLock::new();
 /// [`RuntimeBuilder::driver`]: crate::RuntimeBuilder::driver
 ///
 /// ```
-/// use grove_core::{Driver, DriverFactory, ThreadParker};
+/// use grove::{Driver, DriverFactory, ThreadParker};
 /// fn parkers() -> DriverFactory {
 ///     Box::new(|_hub| Box::new(ThreadParker::new()) as Box<dyn Driver>)
 /// }
-/// grove_core::set_default_drivers(parkers);
-/// assert!(!grove_core::set_default_drivers(parkers), "the first call wins");
+/// grove::set_default_drivers(parkers);
+/// assert!(!grove::set_default_drivers(parkers), "the first call wins");
 /// ```
 pub fn set_default_drivers(provider: fn() -> DriverFactory) -> bool {
     DEFAULT_DRIVERS.set(provider).is_ok()

@@ -28,8 +28,8 @@ pub(crate) fn register(shared: &Arc<Shared>) {
 /// A snapshot of every runtime still running in the process, oldest first.
 ///
 /// ```
-/// let rt = grove_core::Runtime::builder().workers(1).build().unwrap();
-/// assert!(grove_core::snapshot_all().iter().any(|s| s.hubs.len() == 1));
+/// let rt = grove::Runtime::builder().workers(1).build().unwrap();
+/// assert!(grove::snapshot_all().iter().any(|s| s.hubs.len() == 1));
 /// ```
 pub fn snapshot_all() -> Vec<Snapshot> {
     let live: Vec<Arc<Shared>> = runtimes().iter().filter_map(Weak::upgrade).collect();
@@ -39,16 +39,39 @@ pub fn snapshot_all() -> Vec<Snapshot> {
         .collect()
 }
 
-/// From now on, `signal` (for example `libc::SIGUSR1`, or `SIGQUIT` as in
-/// Go and the JVM) prints a snapshot of every runtime on standard error
+/// Signal numbers to pass to [`dump_on_signal`], so that no other crate is
+/// needed for them.
+pub mod signals {
+    /// `SIGQUIT` (Ctrl-\ in a terminal), what Go and the JVM dump on.
+    ///
+    /// ```
+    /// assert_eq!(grove::signals::SIGQUIT, 3);
+    /// ```
+    pub const SIGQUIT: i32 = libc::SIGQUIT;
+    /// `SIGUSR1`, free for a program's own use.
+    ///
+    /// ```
+    /// assert_eq!(grove::signals::SIGUSR1, 10);
+    /// ```
+    pub const SIGUSR1: i32 = libc::SIGUSR1;
+    /// `SIGUSR2`, free for a program's own use.
+    ///
+    /// ```
+    /// assert_eq!(grove::signals::SIGUSR2, 12);
+    /// ```
+    pub const SIGUSR2: i32 = libc::SIGUSR2;
+}
+
+/// From now on, `signal` (for example [`signals::SIGUSR1`], or
+/// [`signals::SIGQUIT`] as in Go and the JVM) prints a snapshot of every runtime on standard error
 /// (see [`Snapshot`]'s `Display`), and the process goes on. Opt-in; call
 /// it once, early in `main`. An error if the signal cannot be caught
 /// (`SIGKILL`, `SIGSTOP`, or one that would break the process, such as
 /// `SIGSEGV`) or the dump thread cannot start.
 ///
 /// ```
-/// grove_core::dump_on_signal(libc::SIGUSR1).unwrap();
-/// assert!(grove_core::dump_on_signal(libc::SIGKILL).is_err());
+/// grove::dump_on_signal(grove::signals::SIGUSR1).unwrap();
+/// assert!(grove::dump_on_signal(9).is_err()); // SIGKILL cannot be caught
 /// ```
 pub fn dump_on_signal(signal: i32) -> io::Result<()> {
     if signal_hook::consts::FORBIDDEN.contains(&signal) || !(1..=64).contains(&signal) {

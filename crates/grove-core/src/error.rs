@@ -10,9 +10,9 @@ pub use crate::stack::SpawnError;
 /// # Example
 ///
 /// ```
-/// let g = grove_core::spawn(|| -> u32 { panic!("boom") });
+/// let g = grove::spawn(|| -> u32 { panic!("boom") });
 /// match g.join() {
-///     Err(grove_core::Error::Panicked(p)) => {
+///     Err(grove::Error::Panicked(p)) => {
 ///         assert_eq!(p.downcast_ref::<&str>(), Some(&"boom"));
 ///     }
 ///     other => panic!("unexpected {other:?}"),
@@ -40,7 +40,7 @@ impl Error {
     /// The panic message, if this is a panic whose payload is a string.
     ///
     /// ```
-    /// let g = grove_core::spawn(|| panic!("bad {}", 1));
+    /// let g = grove::spawn(|| panic!("bad {}", 1));
     /// assert_eq!(g.join().unwrap_err().panic_message(), Some("bad 1"));
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
@@ -105,8 +105,8 @@ impl std::error::Error for Error {
 /// Why a runtime could not be built.
 ///
 /// ```
-/// let err = grove_core::Runtime::builder().workers(0).build().unwrap_err();
-/// assert!(matches!(err, grove_core::BuildError::ZeroWorkers));
+/// let err = grove::Runtime::builder().workers(0).build().unwrap_err();
+/// assert!(matches!(err, grove::BuildError::ZeroWorkers));
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
@@ -169,16 +169,16 @@ impl From<BuildError> for std::io::Error {
 /// use std::panic;
 /// use std::time::Duration;
 ///
-/// let g = grove_core::spawn(|| {
-///     let r = panic::catch_unwind(|| grove_core::sleep(Duration::from_secs(60)));
+/// let g = grove::spawn(|| {
+///     let r = panic::catch_unwind(|| grove::sleep(Duration::from_secs(60)));
 ///     if let Err(p) = r {
-///         assert!(p.is::<grove_core::GreenletExit>());
+///         assert!(p.is::<grove::GreenletExit>());
 ///         panic::resume_unwind(p);
 ///     }
 /// });
-/// grove_core::sleep(Duration::from_millis(10));
+/// grove::sleep(Duration::from_millis(10));
 /// g.kill();
-/// assert!(matches!(g.join(), Err(grove_core::Error::Killed)));
+/// assert!(matches!(g.join(), Err(grove::Error::Killed)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GreenletExit;

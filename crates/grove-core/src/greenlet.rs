@@ -145,7 +145,7 @@ impl Drop for Unlist<'_> {
 /// # Example
 ///
 /// ```
-/// let g = grove_core::spawn(|| 6 * 7);
+/// let g = grove::spawn(|| 6 * 7);
 /// assert_eq!(g.join().unwrap(), 42);
 /// ```
 pub struct Greenlet<T> {
@@ -188,7 +188,7 @@ impl<T: Send + 'static> Greenlet<T> {
     /// thread is then left where it is, detached.
     ///
     /// ```
-    /// let g = grove_core::spawn(|| panic!("oops"));
+    /// let g = grove::spawn(|| panic!("oops"));
     /// assert!(g.join().is_err());
     /// ```
     pub fn join(self) -> Result<T, Error> {
@@ -209,7 +209,7 @@ impl<T: Send + 'static> Greenlet<T> {
     /// Panics if called by the green thread itself, which could never finish.
     ///
     /// ```
-    /// let g = grove_core::spawn(|| ());
+    /// let g = grove::spawn(|| ());
     /// g.wait();
     /// assert!(g.is_ready());
     /// ```
@@ -222,7 +222,7 @@ impl<T: Send + 'static> Greenlet<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let g = grove_core::spawn(|| grove_core::sleep(Duration::from_secs(60)));
+    /// let g = grove::spawn(|| grove::sleep(Duration::from_secs(60)));
     /// assert!(!g.wait_timeout(Duration::from_millis(5)));
     /// g.kill();
     /// ```
@@ -240,9 +240,9 @@ impl<T: Send + 'static> Greenlet<T> {
     /// Killing yourself unwinds at once.
     ///
     /// ```
-    /// let g = grove_core::spawn(|| grove_core::park());
+    /// let g = grove::spawn(|| grove::park());
     /// g.kill();
-    /// assert!(matches!(g.join(), Err(grove_core::Error::Killed)));
+    /// assert!(matches!(g.join(), Err(grove::Error::Killed)));
     /// ```
     pub fn kill(&self) {
         self.target.kill_until(None);
@@ -253,7 +253,7 @@ impl<T: Send + 'static> Greenlet<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let g = grove_core::spawn(|| grove_core::sleep(Duration::from_secs(60)));
+    /// let g = grove::spawn(|| grove::sleep(Duration::from_secs(60)));
     /// assert!(g.kill_timeout(Duration::from_secs(5)));
     /// ```
     pub fn kill_timeout(&self, timeout: Duration) -> bool {
@@ -269,7 +269,7 @@ impl<T: Send + 'static> Greenlet<T> {
     /// ```
     /// use std::sync::mpsc;
     /// let (tx, rx) = mpsc::channel();
-    /// let g = grove_core::spawn(|| 3);
+    /// let g = grove::spawn(|| 3);
     /// g.link(move |r| tx.send(*r.as_ref().unwrap()).unwrap());
     /// assert_eq!(rx.recv().unwrap(), 3);
     /// ```
@@ -283,7 +283,7 @@ impl<T: Send + 'static> Greenlet<T> {
     /// A type-erased, cloneable reference for waiting and killing.
     ///
     /// ```
-    /// let g = grove_core::spawn(|| 1);
+    /// let g = grove::spawn(|| 1);
     /// let r = g.to_ref();
     /// r.wait();
     /// assert!(g.is_ready());
@@ -298,7 +298,7 @@ impl<T: Send + 'static> Greenlet<T> {
     /// Whether it has finished and returned a value (gevent's `successful()`).
     ///
     /// ```
-    /// let g = grove_core::spawn(|| 1);
+    /// let g = grove::spawn(|| 1);
     /// g.wait();
     /// assert!(g.is_successful());
     /// ```
@@ -311,7 +311,7 @@ impl<T> Greenlet<T> {
     /// The green thread's id.
     ///
     /// ```
-    /// let g = grove_core::spawn(|| grove_core::current().id());
+    /// let g = grove::spawn(|| grove::current().id());
     /// let id = g.id();
     /// assert_eq!(g.join().unwrap(), id);
     /// ```
@@ -322,7 +322,7 @@ impl<T> Greenlet<T> {
     /// The green thread's name, if it was given one.
     ///
     /// ```
-    /// let g = grove_core::Builder::new().name("fetch").spawn(|| ()).unwrap();
+    /// let g = grove::Builder::new().name("fetch").spawn(|| ()).unwrap();
     /// assert_eq!(g.name(), Some("fetch"));
     /// ```
     pub fn name(&self) -> Option<&str> {
@@ -332,7 +332,7 @@ impl<T> Greenlet<T> {
     /// A handle to the green thread, e.g. to [`unpark`](Thread::unpark) it.
     ///
     /// ```
-    /// let g = grove_core::spawn(|| grove_core::park());
+    /// let g = grove::spawn(|| grove::park());
     /// g.thread().unpark();
     /// g.join().unwrap();
     /// ```
@@ -343,7 +343,7 @@ impl<T> Greenlet<T> {
     /// Whether it has finished (gevent's `ready()`).
     ///
     /// ```
-    /// let g = grove_core::spawn(|| ());
+    /// let g = grove::spawn(|| ());
     /// g.wait();
     /// assert!(g.is_ready());
     /// ```
@@ -359,7 +359,7 @@ impl<T> Greenlet<T> {
 /// # Example
 ///
 /// ```
-/// let g = grove_core::spawn(|| grove_core::park());
+/// let g = grove::spawn(|| grove::park());
 /// let r = g.to_ref();
 /// let r2 = r.clone();
 /// std::thread::spawn(move || r2.kill()).join().unwrap();
@@ -387,7 +387,7 @@ impl GreenletRef {
     /// The green thread's id.
     ///
     /// ```
-    /// let g = grove_core::spawn(|| ());
+    /// let g = grove::spawn(|| ());
     /// assert_eq!(g.to_ref().id(), g.id());
     /// ```
     pub fn id(&self) -> ThreadId {
@@ -397,7 +397,7 @@ impl GreenletRef {
     /// Whether it has finished.
     ///
     /// ```
-    /// let g = grove_core::spawn(|| ());
+    /// let g = grove::spawn(|| ());
     /// g.wait();
     /// assert!(g.to_ref().is_ready());
     /// ```
@@ -408,7 +408,7 @@ impl GreenletRef {
     /// Waits for it to finish. Panics if called by that green thread itself.
     ///
     /// ```
-    /// let g = grove_core::spawn(|| ());
+    /// let g = grove::spawn(|| ());
     /// g.to_ref().wait();
     /// ```
     pub fn wait(&self) {
@@ -419,7 +419,7 @@ impl GreenletRef {
     /// Waits at most `timeout`; true if it finished.
     ///
     /// ```
-    /// let g = grove_core::spawn(|| ());
+    /// let g = grove::spawn(|| ());
     /// assert!(g.to_ref().wait_timeout(std::time::Duration::from_secs(5)));
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
@@ -430,7 +430,7 @@ impl GreenletRef {
     /// Kills it and waits for it, as [`Greenlet::kill`] does.
     ///
     /// ```
-    /// let g = grove_core::spawn(grove_core::park);
+    /// let g = grove::spawn(grove::park);
     /// g.to_ref().kill();
     /// assert!(g.join().is_err());
     /// ```
@@ -441,7 +441,7 @@ impl GreenletRef {
     /// Kills it, waiting at most `timeout`; true if it finished.
     ///
     /// ```
-    /// let g = grove_core::spawn(grove_core::park);
+    /// let g = grove::spawn(grove::park);
     /// assert!(g.to_ref().kill_timeout(std::time::Duration::from_secs(5)));
     /// ```
     pub fn kill_timeout(&self, timeout: Duration) -> bool {
@@ -451,7 +451,7 @@ impl GreenletRef {
     /// Asks it to die without waiting: it unwinds at its next blocking point.
     ///
     /// ```
-    /// let g = grove_core::spawn(grove_core::park);
+    /// let g = grove::spawn(grove::park);
     /// g.to_ref().kill_nowait();
     /// g.wait();
     /// ```
@@ -464,7 +464,7 @@ impl GreenletRef {
     /// A handle to the green thread, e.g. to unpark it.
     ///
     /// ```
-    /// let g = grove_core::spawn(grove_core::park);
+    /// let g = grove::spawn(grove::park);
     /// g.to_ref().thread().unpark();
     /// g.join().unwrap();
     /// ```
@@ -477,8 +477,8 @@ impl GreenletRef {
 /// passes (gevent's `joinall`). Returns true if all finished.
 ///
 /// ```
-/// let gs: Vec<_> = (0..10).map(|i| grove_core::spawn(move || i)).collect();
-/// assert!(grove_core::joinall(&gs, None));
+/// let gs: Vec<_> = (0..10).map(|i| grove::spawn(move || i)).collect();
+/// assert!(grove::joinall(&gs, None));
 /// assert!(gs.iter().all(|g| g.is_ready()));
 /// ```
 pub fn joinall<T: Send + 'static>(greenlets: &[Greenlet<T>], timeout: Option<Duration>) -> bool {

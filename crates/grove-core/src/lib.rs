@@ -1,6 +1,9 @@
 //! grove-core: the green-thread runtime under [grove](https://docs.rs/grove).
 //!
-//! Most programs depend on `grove`, which re-exports everything here.
+//! This crate is one part of [grove](https://docs.rs/grove), which
+//! re-exports all of it: depend on `grove`. The examples here are written
+//! as a user of `grove` writes them (`grove::...` paths) and run as
+//! `grove`'s doctests (`cargo test --doc -p grove`).
 //!
 //! # The design in one place
 //!
@@ -84,8 +87,8 @@
 //! use std::time::Duration;
 //!
 //! let greenlets: Vec<_> = (0..1000)
-//!     .map(|i| grove_core::spawn(move || {
-//!         grove_core::sleep(Duration::from_millis(1));
+//!     .map(|i| grove::spawn(move || {
+//!         grove::sleep(Duration::from_millis(1));
 //!         i
 //!     }))
 //!     .collect();
@@ -99,23 +102,23 @@
 //! crosses into one must be `Send`, and the compiler holds every caller to it. A
 //! closure capturing something thread-bound does not compile:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
 //! let rc = std::rc::Rc::new(1);
-//! grove_core::spawn(move || *rc + 1);
+//! grove::spawn(move || *rc + 1);
 //! ```
 //!
 //! nor does a green thread returning one:
 //!
-//! ```compile_fail
-//! let g = grove_core::spawn(|| std::rc::Rc::new(1));
+//! ```compile_fail,E0277
+//! let g = grove::spawn(|| std::rc::Rc::new(1));
 //! ```
 //!
 //! nor a green-thread-local holding one (its green thread may migrate, and
 //! an unstarted one moves between hubs):
 //!
-//! ```compile_fail
-//! static BAD: grove_core::GreenLocal<std::rc::Rc<u8>> =
-//!     grove_core::GreenLocal::new(|| std::rc::Rc::new(0));
+//! ```compile_fail,E0277
+//! static BAD: grove::GreenLocal<std::rc::Rc<u8>> =
+//!     grove::GreenLocal::new(|| std::rc::Rc::new(0));
 //! ```
 //!
 //! The handles themselves ([`Greenlet`], [`Thread`], [`Handle`]) are `Send`.
@@ -187,7 +190,7 @@ pub mod sync;
 
 pub use deadlock::{Cycle, DeadlockReport};
 pub use driver::{set_default_drivers, Driver, DriverFactory, ThreadParker};
-pub use dump::{dump_on_signal, snapshot_all};
+pub use dump::{dump_on_signal, signals, snapshot_all};
 pub use error::{BuildError, Error, GreenletExit, SpawnError};
 pub use greenlet::{joinall, Greenlet, GreenletRef};
 pub use local::GreenLocal;
@@ -207,8 +210,8 @@ pub use watch::{OutsideWork, StuckHub, DEFAULT_STUCK_AFTER};
 /// one): every hub and every live green thread, with what each waits for.
 ///
 /// ```
-/// let g = grove_core::spawn(grove_core::park);
-/// let snap = grove_core::snapshot();
+/// let g = grove::spawn(grove::park);
+/// let snap = grove::snapshot();
 /// assert!(snap.thread(g.id()).is_some());
 /// g.kill();
 /// ```

@@ -33,16 +33,16 @@ thread_local! {
 ///
 /// ```
 /// use std::cell::Cell;
-/// use grove_core::GreenLocal;
+/// use grove::GreenLocal;
 ///
 /// static REQUESTS: GreenLocal<Cell<u32>> = GreenLocal::new(|| Cell::new(0));
 ///
-/// let a = grove_core::spawn(|| {
+/// let a = grove::spawn(|| {
 ///     REQUESTS.with(|n| n.set(n.get() + 1));
-///     grove_core::yield_now(); // others run meanwhile; this value is ours alone
+///     grove::yield_now(); // others run meanwhile; this value is ours alone
 ///     REQUESTS.with(Cell::get)
 /// });
-/// let b = grove_core::spawn(|| REQUESTS.with(Cell::get));
+/// let b = grove::spawn(|| REQUESTS.with(Cell::get));
 /// assert_eq!(a.join().unwrap(), 1);
 /// assert_eq!(b.join().unwrap(), 0);
 /// ```
@@ -61,7 +61,7 @@ impl<T: Send + 'static> GreenLocal<T> {
     /// A key whose value is made by `init` on each green thread's first use.
     ///
     /// ```
-    /// static NAME: grove_core::GreenLocal<String> = grove_core::GreenLocal::new(String::new);
+    /// static NAME: grove::GreenLocal<String> = grove::GreenLocal::new(String::new);
     /// assert_eq!(NAME.with(|s| s.len()), 0);
     /// ```
     pub const fn new(init: fn() -> T) -> Self {
@@ -76,8 +76,8 @@ impl<T: Send + 'static> GreenLocal<T> {
     ///
     /// ```
     /// use std::cell::RefCell;
-    /// static LOG: grove_core::GreenLocal<RefCell<Vec<u8>>> =
-    ///     grove_core::GreenLocal::new(|| RefCell::new(Vec::new()));
+    /// static LOG: grove::GreenLocal<RefCell<Vec<u8>>> =
+    ///     grove::GreenLocal::new(|| RefCell::new(Vec::new()));
     /// LOG.with(|l| l.borrow_mut().push(1));
     /// assert_eq!(LOG.with(|l| l.borrow().len()), 1);
     /// ```

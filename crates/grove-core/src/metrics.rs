@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// # Example
 ///
 /// ```
-/// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
-/// rt.block_on(|| grove_core::yield_now());
+/// let rt = grove::Runtime::builder().workers(2).build().unwrap();
+/// rt.block_on(|| grove::yield_now());
 /// let total: u64 = rt.metrics().iter().map(|m| m.started).sum();
 /// assert!(total >= 1);
 /// ```

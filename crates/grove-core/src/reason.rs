@@ -24,8 +24,8 @@ use crate::thread::ThreadId;
 ///
 /// ```
 /// let a = 1u8;
-/// let id = grove_core::ObjectId::of(&a);
-/// assert_eq!(id, grove_core::ObjectId::of(&a));
+/// let id = grove::ObjectId::of(&a);
+/// assert_eq!(id, grove::ObjectId::of(&a));
 /// assert!(id.to_string().starts_with("0x"));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -37,7 +37,7 @@ impl ObjectId {
     ///
     /// ```
     /// let v = vec![1, 2];
-    /// assert_ne!(grove_core::ObjectId::of(&v), grove_core::ObjectId::of(&v[0]));
+    /// assert_ne!(grove::ObjectId::of(&v), grove::ObjectId::of(&v[0]));
     /// ```
     pub fn of<T: ?Sized>(r: &T) -> ObjectId {
         ObjectId(r as *const T as *const u8 as usize as u64)
@@ -47,7 +47,7 @@ impl ObjectId {
     ///
     /// ```
     /// let x = 0u32;
-    /// assert_ne!(grove_core::ObjectId::of(&x).as_u64(), 0);
+    /// assert_ne!(grove::ObjectId::of(&x).as_u64(), 0);
     /// ```
     pub fn as_u64(self) -> u64 {
         self.0
@@ -68,8 +68,8 @@ impl fmt::Display for ObjectId {
 ///
 /// ```
 /// use std::time::Duration;
-/// let g = grove_core::spawn(|| grove_core::sleep(Duration::from_secs(60)));
-/// let rt = grove_core::Handle::current();
+/// let g = grove::spawn(|| grove::sleep(Duration::from_secs(60)));
+/// let rt = grove::Handle::current();
 /// let reason = loop {
 ///     let snap = rt.snapshot();
 ///     match snap.thread(g.id()).and_then(|t| t.waits_for) {
@@ -77,7 +77,7 @@ impl fmt::Display for ObjectId {
 ///         None => std::thread::sleep(Duration::from_millis(1)),
 ///     }
 /// };
-/// assert_eq!(reason, grove_core::WaitReason::Sleep);
+/// assert_eq!(reason, grove::WaitReason::Sleep);
 /// g.kill();
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,10 +179,10 @@ impl WaitReason {
     /// made of these edges.
     ///
     /// ```
-    /// let me = grove_core::current().id();
-    /// let r = grove_core::WaitReason::Join { target: me };
+    /// let me = grove::current().id();
+    /// let r = grove::WaitReason::Join { target: me };
     /// assert_eq!(r.depends_on(), Some(me));
-    /// assert_eq!(grove_core::WaitReason::Sleep.depends_on(), None);
+    /// assert_eq!(grove::WaitReason::Sleep.depends_on(), None);
     /// ```
     pub fn depends_on(&self) -> Option<ThreadId> {
         match *self {
@@ -196,8 +196,8 @@ impl WaitReason {
     /// (a descriptor becoming ready) can end this wait.
     ///
     /// ```
-    /// assert!(grove_core::WaitReason::Read { fd: 3 }.is_io());
-    /// assert!(!grove_core::WaitReason::Sleep.is_io());
+    /// assert!(grove::WaitReason::Read { fd: 3 }.is_io());
+    /// assert!(!grove::WaitReason::Sleep.is_io());
     /// ```
     pub fn is_io(&self) -> bool {
         matches!(

@@ -29,7 +29,7 @@ use crate::watch::{HubWatch, Watch};
 /// The most hubs one runtime may have.
 ///
 /// ```
-/// let too_many = grove_core::Runtime::builder().workers(grove_core::MAX_WORKERS + 1).build();
+/// let too_many = grove::Runtime::builder().workers(grove::MAX_WORKERS + 1).build();
 /// assert!(too_many.is_err());
 /// ```
 pub const MAX_WORKERS: usize = 1024;
@@ -85,7 +85,7 @@ impl Shared {
 /// # Example
 ///
 /// ```
-/// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
+/// let rt = grove::Runtime::builder().workers(2).build().unwrap();
 /// let handle = rt.handle().clone();
 /// let answer = std::thread::spawn(move || handle.spawn(|| 40 + 2).join().unwrap())
 ///     .join()
@@ -108,9 +108,9 @@ impl fmt::Debug for Handle {
 /// Two handles are equal when they name the same runtime.
 ///
 /// ```
-/// let rt = grove_core::Runtime::builder().workers(1).build().unwrap();
-/// assert!(rt.block_on(grove_core::Handle::current) == *rt.handle());
-/// assert!(grove_core::Handle::current() != *rt.handle()); // the default runtime
+/// let rt = grove::Runtime::builder().workers(1).build().unwrap();
+/// assert!(rt.block_on(grove::Handle::current) == *rt.handle());
+/// assert!(grove::Handle::current() != *rt.handle()); // the default runtime
 /// ```
 impl PartialEq for Handle {
     fn eq(&self, other: &Handle) -> bool {
@@ -132,7 +132,7 @@ impl Handle {
     /// first use, with one hub per CPU) when called outside any runtime.
     ///
     /// ```
-    /// let h = grove_core::Handle::current();
+    /// let h = grove::Handle::current();
     /// assert!(h.workers() >= 1);
     /// ```
     pub fn current() -> Handle {
@@ -147,7 +147,7 @@ impl Handle {
     /// How many hubs (worker OS threads) the runtime has.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().workers(3).build().unwrap();
+    /// let rt = grove::Runtime::builder().workers(3).build().unwrap();
     /// assert_eq!(rt.handle().workers(), 3);
     /// ```
     pub fn workers(&self) -> usize {
@@ -158,7 +158,7 @@ impl Handle {
     /// down; use [`Builder::spawn_on`] to get that as an error instead.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::new().unwrap();
+    /// let rt = grove::Runtime::new().unwrap();
     /// assert_eq!(rt.handle().spawn(|| "hi").join().unwrap(), "hi");
     /// ```
     pub fn spawn<F, T>(&self, f: F) -> Greenlet<T>
@@ -177,7 +177,7 @@ impl Handle {
     /// resumed in the caller; if the green thread is killed, this panics.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::new().unwrap();
+    /// let rt = grove::Runtime::new().unwrap();
     /// assert_eq!(rt.handle().block_on(|| 2 + 2), 4);
     /// ```
     pub fn block_on<F, T>(&self, f: F) -> T
@@ -195,7 +195,7 @@ impl Handle {
     /// A snapshot of every hub's counters.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
+    /// let rt = grove::Runtime::builder().workers(2).build().unwrap();
     /// assert_eq!(rt.handle().metrics().len(), 2);
     /// ```
     pub fn metrics(&self) -> Vec<HubMetrics> {
@@ -210,7 +210,7 @@ impl Handle {
     /// How many green threads of this runtime are alive (spawned, not finished).
     ///
     /// ```
-    /// let rt = grove_core::Runtime::new().unwrap();
+    /// let rt = grove::Runtime::new().unwrap();
     /// rt.block_on(|| ());
     /// # std::thread::sleep(std::time::Duration::from_millis(10));
     /// assert_eq!(rt.handle().live(), 0);
@@ -224,8 +224,8 @@ impl Handle {
     /// hub is stuck; it does not stop the runtime.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
-    /// let g = rt.spawn(grove_core::park);
+    /// let rt = grove::Runtime::builder().workers(2).build().unwrap();
+    /// let g = rt.spawn(grove::park);
     /// let snap = rt.handle().snapshot();
     /// assert_eq!(snap.hubs.len(), 2);
     /// assert!(snap.thread(g.id()).is_some());
@@ -240,8 +240,8 @@ impl Handle {
     /// back to a pool).
     ///
     /// ```
-    /// let rt = grove_core::Runtime::new().unwrap();
-    /// let g = rt.spawn(grove_core::park);
+    /// let rt = grove::Runtime::new().unwrap();
+    /// let g = rt.spawn(grove::park);
     /// # while rt.handle().stacks_in_use() == 0 { std::thread::yield_now(); }
     /// assert_eq!(rt.handle().stacks_in_use(), 1);
     /// g.kill();
@@ -276,7 +276,7 @@ impl Handle {
 /// # Example
 ///
 /// ```
-/// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
+/// let rt = grove::Runtime::builder().workers(2).build().unwrap();
 /// let gs: Vec<_> = (0..100).map(|i| rt.spawn(move || i * 2)).collect();
 /// let sum: i32 = gs.into_iter().map(|g| g.join().unwrap()).sum();
 /// assert_eq!(sum, 9900);
@@ -299,7 +299,7 @@ impl Runtime {
     /// A runtime with the default settings (one hub per CPU).
     ///
     /// ```
-    /// let rt = grove_core::Runtime::new().unwrap();
+    /// let rt = grove::Runtime::new().unwrap();
     /// assert_eq!(rt.block_on(|| 7), 7);
     /// ```
     pub fn new() -> Result<Runtime, BuildError> {
@@ -309,7 +309,7 @@ impl Runtime {
     /// Starts configuring a runtime.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = grove::Runtime::builder().workers(1).build().unwrap();
     /// assert_eq!(rt.handle().workers(), 1);
     /// ```
     pub fn builder() -> RuntimeBuilder {
@@ -319,7 +319,7 @@ impl Runtime {
     /// A handle for spawning onto this runtime from anywhere.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::new().unwrap();
+    /// let rt = grove::Runtime::new().unwrap();
     /// let h = rt.handle().clone();
     /// assert_eq!(h.spawn(|| 1).join().unwrap(), 1);
     /// ```
@@ -330,7 +330,7 @@ impl Runtime {
     /// Spawns a green thread on this runtime (see [`Handle::spawn`]).
     ///
     /// ```
-    /// let rt = grove_core::Runtime::new().unwrap();
+    /// let rt = grove::Runtime::new().unwrap();
     /// assert_eq!(rt.spawn(|| 5).join().unwrap(), 5);
     /// ```
     pub fn spawn<F, T>(&self, f: F) -> Greenlet<T>
@@ -344,7 +344,7 @@ impl Runtime {
     /// Runs `f` on this runtime and waits for it (see [`Handle::block_on`]).
     ///
     /// ```
-    /// let rt = grove_core::Runtime::new().unwrap();
+    /// let rt = grove::Runtime::new().unwrap();
     /// assert_eq!(rt.block_on(|| "done"), "done");
     /// ```
     pub fn block_on<F, T>(&self, f: F) -> T
@@ -358,7 +358,7 @@ impl Runtime {
     /// A snapshot of every hub's counters (see [`HubMetrics`]).
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
+    /// let rt = grove::Runtime::builder().workers(2).build().unwrap();
     /// assert_eq!(rt.metrics().len(), 2);
     /// ```
     pub fn metrics(&self) -> Vec<HubMetrics> {
@@ -368,7 +368,7 @@ impl Runtime {
     /// Every hub and every live green thread (see [`Handle::snapshot`]).
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = grove::Runtime::builder().workers(1).build().unwrap();
     /// println!("{}", rt.snapshot());
     /// ```
     pub fn snapshot(&self) -> Snapshot {
@@ -390,10 +390,10 @@ impl Runtime {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let rt = grove_core::Runtime::new().unwrap();
-    /// let g = rt.spawn(|| grove_core::sleep(Duration::from_secs(3600)));
+    /// let rt = grove::Runtime::new().unwrap();
+    /// let g = rt.spawn(|| grove::sleep(Duration::from_secs(3600)));
     /// rt.shutdown();
-    /// assert!(matches!(g.join(), Err(grove_core::Error::Killed)));
+    /// assert!(matches!(g.join(), Err(grove::Error::Killed)));
     /// ```
     pub fn shutdown(mut self) {
         self.stop(None);
@@ -406,8 +406,8 @@ impl Runtime {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let rt = grove_core::Runtime::new().unwrap();
-    /// rt.spawn(|| grove_core::park());
+    /// let rt = grove::Runtime::new().unwrap();
+    /// rt.spawn(|| grove::park());
     /// assert!(rt.shutdown_timeout(Duration::from_secs(5)));
     /// ```
     pub fn shutdown_timeout(mut self, timeout: Duration) -> bool {

@@ -20,9 +20,9 @@ use crate::thread::ThreadId;
 /// What a green thread is doing.
 ///
 /// ```
-/// let g = grove_core::spawn(grove_core::park);
-/// let rt = grove_core::Handle::current();
-/// while rt.snapshot().thread(g.id()).map(|t| t.state) != Some(grove_core::GreenState::Parked) {
+/// let g = grove::spawn(grove::park);
+/// let rt = grove::Handle::current();
+/// while rt.snapshot().thread(g.id()).map(|t| t.state) != Some(grove::GreenState::Parked) {
 ///     std::thread::yield_now();
 /// }
 /// g.kill();
@@ -55,7 +55,7 @@ impl fmt::Display for GreenState {
 /// One hub, as a [`Snapshot`] saw it.
 ///
 /// ```
-/// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
+/// let rt = grove::Runtime::builder().workers(2).build().unwrap();
 /// let snap = rt.snapshot();
 /// assert_eq!(snap.hubs.len(), 2);
 /// assert_eq!(snap.hubs[1].index, 1);
@@ -88,10 +88,10 @@ pub struct HubSnapshot {
 /// One live green thread, as a [`Snapshot`] saw it.
 ///
 /// ```
-/// let g = grove_core::Builder::new().name("napper").spawn(|| {
-///     grove_core::sleep(std::time::Duration::from_secs(60))
+/// let g = grove::Builder::new().name("napper").spawn(|| {
+///     grove::sleep(std::time::Duration::from_secs(60))
 /// }).unwrap();
-/// let rt = grove_core::Handle::current();
+/// let rt = grove::Handle::current();
 /// let t = loop {
 ///     let snap = rt.snapshot();
 ///     if let Some(t) = snap.thread(g.id()).filter(|t| t.waits_for.is_some()) {
@@ -100,7 +100,7 @@ pub struct HubSnapshot {
 ///     std::thread::yield_now();
 /// };
 /// assert_eq!(t.name.as_deref(), Some("napper"));
-/// assert_eq!(t.waits_for, Some(grove_core::WaitReason::Sleep));
+/// assert_eq!(t.waits_for, Some(grove::WaitReason::Sleep));
 /// assert!(t.wakes_in.is_some());
 /// g.kill();
 /// ```
@@ -182,8 +182,8 @@ impl GreenThreadSnapshot {
     /// "green thread 12 'worker'": how reports name it.
     ///
     /// ```
-    /// let g = grove_core::Builder::new().name("w").spawn(grove_core::park).unwrap();
-    /// let rt = grove_core::Handle::current();
+    /// let g = grove::Builder::new().name("w").spawn(grove::park).unwrap();
+    /// let rt = grove::Handle::current();
     /// let snap = rt.snapshot();
     /// let label = snap.thread(g.id()).unwrap().label();
     /// assert_eq!(label, format!("green thread {} 'w'", g.id()));
@@ -204,9 +204,9 @@ impl GreenThreadSnapshot {
 /// `serde` feature it serializes (to JSON with `serde_json`, for example).
 ///
 /// ```
-/// let rt = grove_core::Runtime::builder().workers(1).build().unwrap();
-/// let g = rt.spawn(grove_core::park);
-/// while rt.snapshot().threads.iter().all(|t| t.state != grove_core::GreenState::Parked) {
+/// let rt = grove::Runtime::builder().workers(1).build().unwrap();
+/// let g = rt.spawn(grove::park);
+/// while rt.snapshot().threads.iter().all(|t| t.state != grove::GreenState::Parked) {
 ///     std::thread::yield_now();
 /// }
 /// let dump = rt.snapshot().to_string();
@@ -246,8 +246,8 @@ impl Snapshot {
     /// The green thread `id`, if it was alive.
     ///
     /// ```
-    /// let snap = grove_core::Handle::current().snapshot();
-    /// assert!(snap.thread(grove_core::current().id()).is_none()); // an OS thread
+    /// let snap = grove::Handle::current().snapshot();
+    /// assert!(snap.thread(grove::current().id()).is_none()); // an OS thread
     /// ```
     pub fn thread(&self, id: ThreadId) -> Option<&GreenThreadSnapshot> {
         self.threads
@@ -262,7 +262,7 @@ impl Snapshot {
     /// program runs. See [`Cycle`].
     ///
     /// ```
-    /// let snap = grove_core::Handle::current().snapshot();
+    /// let snap = grove::Handle::current().snapshot();
     /// assert!(snap.cycles().is_empty());
     /// ```
     pub fn cycles(&self) -> Vec<Cycle> {

@@ -28,12 +28,12 @@ enum Pin {
 /// # Example
 ///
 /// ```
-/// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
-/// let g = grove_core::Builder::new()
+/// let rt = grove::Runtime::builder().workers(2).build().unwrap();
+/// let g = grove::Builder::new()
 ///     .name("pinned-to-1")
 ///     .stack_size(64 * 1024)
 ///     .hub(1)
-///     .spawn_on(rt.handle(), || grove_core::hub_index())
+///     .spawn_on(rt.handle(), || grove::hub_index())
 ///     .unwrap();
 /// assert_eq!(g.join().unwrap(), Some(1));
 /// ```
@@ -56,7 +56,7 @@ impl Builder {
     /// A builder with the runtime's defaults.
     ///
     /// ```
-    /// let g = grove_core::Builder::new().spawn(|| 1).unwrap();
+    /// let g = grove::Builder::new().spawn(|| 1).unwrap();
     /// assert_eq!(g.join().unwrap(), 1);
     /// ```
     pub fn new() -> Builder {
@@ -71,7 +71,7 @@ impl Builder {
     /// Names the green thread (shown by [`Thread::name`](crate::Thread::name) and in overflow reports).
     ///
     /// ```
-    /// let g = grove_core::Builder::new().name("x").spawn(|| ()).unwrap();
+    /// let g = grove::Builder::new().name("x").spawn(|| ()).unwrap();
     /// assert_eq!(g.name(), Some("x"));
     /// ```
     pub fn name(mut self, name: impl Into<String>) -> Builder {
@@ -83,7 +83,7 @@ impl Builder {
     /// pages). Default: the runtime's.
     ///
     /// ```
-    /// let g = grove_core::Builder::new().stack_size(1 << 20).spawn(|| ()).unwrap();
+    /// let g = grove::Builder::new().stack_size(1 << 20).spawn(|| ()).unwrap();
     /// g.join().unwrap();
     /// ```
     pub fn stack_size(mut self, bytes: usize) -> Builder {
@@ -97,12 +97,12 @@ impl Builder {
     /// and undoes [`allow_migration`](Builder::allow_migration).
     ///
     /// ```
-    /// let g = grove_core::Builder::new()
+    /// let g = grove::Builder::new()
     ///     .pinned()
     ///     .spawn(|| {
-    ///         let a = grove_core::hub_index();
-    ///         grove_core::yield_now();
-    ///         a == grove_core::hub_index()
+    ///         let a = grove::hub_index();
+    ///         grove::yield_now();
+    ///         a == grove::hub_index()
     ///     })
     ///     .unwrap();
     /// assert!(g.join().unwrap());
@@ -116,8 +116,8 @@ impl Builder {
     /// starts it, and it never leaves (see [`Builder::pinned`]).
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
-    /// let g = grove_core::Builder::new().hub(0).spawn_on(rt.handle(), grove_core::hub_index);
+    /// let rt = grove::Runtime::builder().workers(2).build().unwrap();
+    /// let g = grove::Builder::new().hub(0).spawn_on(rt.handle(), grove::hub_index);
     /// assert_eq!(g.unwrap().join().unwrap(), Some(0));
     /// ```
     pub fn hub(mut self, index: usize) -> Builder {
@@ -159,9 +159,9 @@ impl Builder {
     /// use std::time::Duration;
     /// // SAFETY: the closure computes and sleeps; it holds no thread-local
     /// // state, reference or guard across the sleep.
-    /// let g = unsafe { grove_core::Builder::new().allow_migration() }
+    /// let g = unsafe { grove::Builder::new().allow_migration() }
     ///     .spawn(|| {
-    ///         grove_core::sleep(Duration::from_millis(1));
+    ///         grove::sleep(Duration::from_millis(1));
     ///         (0..1000u64).sum::<u64>()
     ///     })
     ///     .unwrap();
@@ -178,7 +178,7 @@ impl Builder {
     /// ```
     /// use std::time::{Duration, Instant};
     /// let t = Instant::now();
-    /// let g = grove_core::Builder::new().delay(Duration::from_millis(5)).spawn(|| ()).unwrap();
+    /// let g = grove::Builder::new().delay(Duration::from_millis(5)).spawn(|| ()).unwrap();
     /// g.join().unwrap();
     /// assert!(t.elapsed() >= Duration::from_millis(5));
     /// ```
@@ -190,8 +190,8 @@ impl Builder {
     /// Spawns on the caller's runtime (or the default runtime).
     ///
     /// ```
-    /// let err = grove_core::Builder::new().stack_size(1).spawn(|| ()).unwrap_err();
-    /// assert!(matches!(err, grove_core::SpawnError::StackSize { .. }));
+    /// let err = grove::Builder::new().stack_size(1).spawn(|| ()).unwrap_err();
+    /// assert!(matches!(err, grove::SpawnError::StackSize { .. }));
     /// ```
     pub fn spawn<F, T>(self, f: F) -> Result<Greenlet<T>, SpawnError>
     where
@@ -204,8 +204,8 @@ impl Builder {
     /// Spawns on the runtime of `handle`.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::new().unwrap();
-    /// let g = grove_core::Builder::new().spawn_on(rt.handle(), || 2).unwrap();
+    /// let rt = grove::Runtime::new().unwrap();
+    /// let g = grove::Builder::new().spawn_on(rt.handle(), || 2).unwrap();
     /// assert_eq!(g.join().unwrap(), 2);
     /// ```
     pub fn spawn_on<F, T>(self, handle: &Handle, f: F) -> Result<Greenlet<T>, SpawnError>
@@ -301,7 +301,7 @@ fn delay_start(shared: &Arc<Shared>, task: Arc<Task>, at: Instant) {
 /// [`Builder::spawn`] reports that as an error instead.
 ///
 /// ```
-/// let g = grove_core::spawn(|| "hello from a green thread");
+/// let g = grove::spawn(|| "hello from a green thread");
 /// assert_eq!(g.join().unwrap(), "hello from a green thread");
 /// ```
 pub fn spawn<F, T>(f: F) -> Greenlet<T>
@@ -319,7 +319,7 @@ where
 ///
 /// ```
 /// use std::time::Duration;
-/// let g = grove_core::spawn_later(Duration::from_millis(1), || 5);
+/// let g = grove::spawn_later(Duration::from_millis(1), || 5);
 /// assert_eq!(g.join().unwrap(), 5);
 /// ```
 pub fn spawn_later<F, T>(delay: Duration, f: F) -> Greenlet<T>

@@ -41,8 +41,8 @@ use crate::task::{next_id, Task};
 /// A unique identifier for a green thread or an OS thread seen by grove.
 ///
 /// ```
-/// let a = grove_core::current().id();
-/// let b = grove_core::spawn(grove_core::current).join().unwrap().id();
+/// let a = grove::current().id();
+/// let b = grove::spawn(grove::current).join().unwrap().id();
 /// assert_ne!(a, b);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,7 +61,7 @@ impl ThreadId {
     /// The id as a number.
     ///
     /// ```
-    /// assert!(grove_core::current().id().as_u64() > 0);
+    /// assert!(grove::current().id().as_u64() > 0);
     /// ```
     pub fn as_u64(self) -> u64 {
         self.0.get()
@@ -196,8 +196,8 @@ enum Inner {
 /// # Example
 ///
 /// ```
-/// let waiter = grove_core::spawn(|| {
-///     grove_core::park();
+/// let waiter = grove::spawn(|| {
+///     grove::park();
 ///     "woken"
 /// });
 /// waiter.thread().unpark(); // before or after the park: never lost
@@ -267,7 +267,7 @@ impl Thread {
     /// The thread's unique id.
     ///
     /// ```
-    /// let t = grove_core::current();
+    /// let t = grove::current();
     /// assert_eq!(t.id(), t.clone().id());
     /// ```
     pub fn id(&self) -> ThreadId {
@@ -280,9 +280,9 @@ impl Thread {
     /// The thread's name, if it has one.
     ///
     /// ```
-    /// let g = grove_core::Builder::new()
+    /// let g = grove::Builder::new()
     ///     .name("worker")
-    ///     .spawn(|| grove_core::current().name().map(String::from))
+    ///     .spawn(|| grove::current().name().map(String::from))
     ///     .unwrap();
     /// assert_eq!(g.join().unwrap().as_deref(), Some("worker"));
     /// ```
@@ -296,8 +296,8 @@ impl Thread {
     /// Whether this is a green thread (false: a plain OS thread).
     ///
     /// ```
-    /// assert!(!grove_core::current().is_green());
-    /// assert!(grove_core::spawn(|| grove_core::current().is_green()).join().unwrap());
+    /// assert!(!grove::current().is_green());
+    /// assert!(grove::spawn(|| grove::current().is_green()).join().unwrap());
     /// ```
     pub fn is_green(&self) -> bool {
         matches!(self.inner, Inner::Green(_))
@@ -309,9 +309,9 @@ impl Thread {
     /// add up. An unpark never ends a [`sleep`].
     ///
     /// ```
-    /// let me = grove_core::current();
+    /// let me = grove::current();
     /// me.unpark();
-    /// grove_core::park(); // returns at once: the token was there
+    /// grove::park(); // returns at once: the token was there
     /// ```
     pub fn unpark(&self) {
         match &self.inner {
@@ -329,7 +329,7 @@ impl Thread {
 /// the runtime.
 ///
 /// ```
-/// let t = grove_core::current();
+/// let t = grove::current();
 /// assert!(!t.is_green());
 /// ```
 pub fn current() -> Thread {
@@ -372,10 +372,10 @@ fn current_arc() -> Option<Arc<Task>> {
 /// started, unless it migrates ([`Builder::allow_migration`](crate::Builder::allow_migration)).
 ///
 /// ```
-/// let rt = grove_core::Runtime::builder().workers(2).build().unwrap();
-/// let i = rt.block_on(|| grove_core::hub_index()).unwrap();
+/// let rt = grove::Runtime::builder().workers(2).build().unwrap();
+/// let i = rt.block_on(|| grove::hub_index()).unwrap();
 /// assert!(i < 2);
-/// assert_eq!(grove_core::hub_index(), None);
+/// assert_eq!(grove::hub_index(), None);
 /// ```
 pub fn hub_index() -> Option<usize> {
     hub::current_hub().map(|h| h.index)
@@ -495,9 +495,9 @@ pub(crate) fn raise_kill() -> ! {
 /// Inside a green thread this is a kill point: a pending kill unwinds it.
 ///
 /// ```
-/// let me = grove_core::current();
-/// let waker = grove_core::spawn(move || me.unpark());
-/// grove_core::park();
+/// let me = grove::current();
+/// let waker = grove::spawn(move || me.unpark());
+/// grove::park();
 /// waker.join().unwrap();
 /// ```
 pub fn park() {
@@ -509,9 +509,9 @@ pub fn park() {
 /// `park`/`unpark`).
 ///
 /// ```
-/// let me = grove_core::current();
+/// let me = grove::current();
 /// me.unpark();
-/// grove_core::park_with("my condition"); // returns at once: the token was there
+/// grove::park_with("my condition"); // returns at once: the token was there
 /// ```
 pub fn park_with(label: &'static str) {
     park_because(WaitReason::Park { label: Some(label) });
@@ -538,7 +538,7 @@ pub(crate) fn park_until(reason: WaitReason, deadline: Option<Instant>) -> bool 
 ///
 /// ```
 /// use std::time::Duration;
-/// let r = grove_core::park_timeout(Duration::from_millis(1));
+/// let r = grove::park_timeout(Duration::from_millis(1));
 /// assert!(r.timed_out());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -549,8 +549,8 @@ impl ParkTimeoutResult {
     /// True if the timeout passed before any unpark.
     ///
     /// ```
-    /// grove_core::current().unpark();
-    /// let r = grove_core::park_timeout(std::time::Duration::from_secs(5));
+    /// grove::current().unpark();
+    /// let r = grove::park_timeout(std::time::Duration::from_secs(5));
     /// assert!(!r.timed_out());
     /// ```
     pub fn timed_out(self) -> bool {
@@ -564,7 +564,7 @@ impl ParkTimeoutResult {
 ///
 /// ```
 /// use std::time::Duration;
-/// let g = grove_core::spawn(|| grove_core::park_timeout(Duration::from_millis(5)).timed_out());
+/// let g = grove::spawn(|| grove::park_timeout(Duration::from_millis(5)).timed_out());
 /// assert!(g.join().unwrap());
 /// ```
 pub fn park_timeout(timeout: Duration) -> ParkTimeoutResult {
@@ -579,7 +579,7 @@ pub fn park_timeout(timeout: Duration) -> ParkTimeoutResult {
 /// ```
 /// use std::time::{Duration, Instant};
 /// let t = Instant::now();
-/// grove_core::spawn(|| grove_core::sleep(Duration::from_millis(10))).join().unwrap();
+/// grove::spawn(|| grove::sleep(Duration::from_millis(10))).join().unwrap();
 /// assert!(t.elapsed() >= Duration::from_millis(10));
 /// ```
 pub fn sleep(dur: Duration) {
@@ -605,7 +605,7 @@ pub fn sleep(dur: Duration) {
 /// thread. A kill point.
 ///
 /// ```
-/// let g = grove_core::spawn(|| { grove_core::yield_now(); 1 });
+/// let g = grove::spawn(|| { grove::yield_now(); 1 });
 /// assert_eq!(g.join().unwrap(), 1);
 /// ```
 pub fn yield_now() {

@@ -74,7 +74,7 @@ pub enum Cancelled<P, H> {
 /// # Example
 ///
 /// ```
-/// use grove_core::wait::{Cancelled, WaitList};
+/// use grove::wait::{Cancelled, WaitList};
 ///
 /// // Two waiters for a permit (no payload), woken by name.
 /// let mut list: WaitList<(), u32, &str> = WaitList::new();

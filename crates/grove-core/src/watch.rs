@@ -65,7 +65,7 @@ pub(crate) struct HubWatch {
 /// use std::time::Duration;
 /// let seen = Arc::new(Mutex::new(Vec::new()));
 /// let s = seen.clone();
-/// let rt = grove_core::Runtime::builder()
+/// let rt = grove::Runtime::builder()
 ///     .workers(1)
 ///     .stuck_hub_after(Some(Duration::from_millis(50)))
 ///     .on_stuck_hub(move |r| s.lock().unwrap().push(r.clone()))
@@ -334,9 +334,9 @@ static OUTSIDE_WORK: AtomicUsize = AtomicUsize::new(0);
 /// spawn onto a runtime are seen without it.
 ///
 /// ```
-/// let g = grove_core::spawn(|| { grove_core::park(); 1 });
+/// let g = grove::spawn(|| { grove::park(); 1 });
 /// let waker = g.thread();
-/// let work = grove_core::OutsideWork::begin();
+/// let work = grove::OutsideWork::begin();
 /// let helper = std::thread::spawn(move || {
 ///     let _work = work; // ends when this thread is done
 ///     std::thread::sleep(std::time::Duration::from_millis(100));
@@ -353,7 +353,7 @@ impl OutsideWork {
     /// Declares outside work until the returned value drops.
     ///
     /// ```
-    /// let w = grove_core::OutsideWork::begin();
+    /// let w = grove::OutsideWork::begin();
     /// drop(w);
     /// ```
     pub fn begin() -> OutsideWork {

@@ -23,14 +23,14 @@ use std::time::Duration;
 /// The most OS threads the pool runs at once.
 ///
 /// ```
-/// assert_eq!(grove_io::MAX_THREADS, 64);
+/// assert_eq!(grove::MAX_THREADS, 64);
 /// ```
 pub const MAX_THREADS: usize = 64;
 
 /// How long an idle pool thread waits for a job before it exits.
 ///
 /// ```
-/// assert_eq!(grove_io::IDLE_TIMEOUT, std::time::Duration::from_secs(10));
+/// assert_eq!(grove::IDLE_TIMEOUT, std::time::Duration::from_secs(10));
 /// ```
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -140,8 +140,8 @@ impl Pool {
 /// # Example
 ///
 /// ```
-/// let len = grove_core::spawn(|| {
-///     grove_io::blocking(|| std::fs::read("Cargo.toml").map(|b| b.len()))
+/// let len = grove::spawn(|| {
+///     grove::blocking(|| std::fs::read("Cargo.toml").map(|b| b.len()))
 /// })
 /// .join()
 /// .unwrap()

@@ -3,7 +3,7 @@
 //! stall its hub.
 //!
 //! ```
-//! let g = grove_core::spawn(|| grove_io::fs::read_to_string("Cargo.toml"));
+//! let g = grove::spawn(|| grove::fs::read_to_string("Cargo.toml"));
 //! assert!(g.join().unwrap().unwrap().contains("grove-io"));
 //! ```
 
@@ -15,7 +15,7 @@ use crate::blocking::blocking;
 /// [`std::fs::read`] on the blocking pool.
 ///
 /// ```
-/// let bytes = grove_core::spawn(|| grove_io::fs::read("Cargo.toml")).join().unwrap().unwrap();
+/// let bytes = grove::spawn(|| grove::fs::read("Cargo.toml")).join().unwrap().unwrap();
 /// assert!(!bytes.is_empty());
 /// ```
 pub fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
@@ -26,7 +26,7 @@ pub fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
 /// [`std::fs::read_to_string`] on the blocking pool.
 ///
 /// ```
-/// let text = grove_io::fs::read_to_string("Cargo.toml").unwrap();
+/// let text = grove::fs::read_to_string("Cargo.toml").unwrap();
 /// assert!(text.contains("[package]"));
 /// ```
 pub fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
@@ -38,7 +38,7 @@ pub fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
 ///
 /// ```
 /// let path = std::env::temp_dir().join(format!("grove-fs-write-{}", std::process::id()));
-/// grove_io::fs::write(&path, b"contents").unwrap();
+/// grove::fs::write(&path, b"contents").unwrap();
 /// assert_eq!(std::fs::read(&path).unwrap(), b"contents");
 /// std::fs::remove_file(&path).unwrap();
 /// ```
@@ -51,7 +51,7 @@ pub fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<(
 /// [`std::fs::metadata`] on the blocking pool.
 ///
 /// ```
-/// assert!(grove_io::fs::metadata("Cargo.toml").unwrap().is_file());
+/// assert!(grove::fs::metadata("Cargo.toml").unwrap().is_file());
 /// ```
 pub fn metadata(path: impl AsRef<Path>) -> io::Result<std::fs::Metadata> {
     let path = path.as_ref().to_path_buf();
@@ -63,7 +63,7 @@ pub fn metadata(path: impl AsRef<Path>) -> io::Result<std::fs::Metadata> {
 /// ```
 /// let path = std::env::temp_dir().join(format!("grove-fs-rm-{}", std::process::id()));
 /// std::fs::write(&path, b"x").unwrap();
-/// grove_io::fs::remove_file(&path).unwrap();
+/// grove::fs::remove_file(&path).unwrap();
 /// assert!(!path.exists());
 /// ```
 pub fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
@@ -75,7 +75,7 @@ pub fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
 ///
 /// ```
 /// let dir = std::env::temp_dir().join(format!("grove-fs-dir-{}/a/b", std::process::id()));
-/// grove_io::fs::create_dir_all(&dir).unwrap();
+/// grove::fs::create_dir_all(&dir).unwrap();
 /// assert!(dir.is_dir());
 /// ```
 pub fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {

@@ -1,5 +1,10 @@
 //! grove-io: green sockets with std's API, on a reactor per hub.
 //!
+//! This crate is one part of [grove](https://docs.rs/grove), which
+//! re-exports all of it: depend on `grove`. The examples here are written
+//! as a user of `grove` writes them (`grove::...` paths) and run as
+//! `grove`'s doctests (`cargo test --doc -p grove`).
+//!
 //! A green thread that reads from a socket with nothing to read parks, and
 //! its hub runs another; the socket's readiness unparks it. The types keep
 //! std's names and signatures (`Read`/`Write`, `ToSocketAddrs`, timeouts),
@@ -17,12 +22,12 @@
 //!
 //! ```
 //! use std::io::{BufRead, BufReader, Write};
-//! let rt = grove_core::Runtime::builder()
+//! let rt = grove::Runtime::builder()
 //!     .workers(2)
-//!     .driver(grove_io::reactors())
+//!     .driver(grove::reactors())
 //!     .build()
 //!     .unwrap();
-//! let listener = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+//! let listener = grove::TcpListener::bind("127.0.0.1:0").unwrap();
 //! let addr = listener.local_addr().unwrap();
 //! rt.spawn(move || {
 //!     for conn in listener.incoming().take(1) {
@@ -34,7 +39,7 @@
 //!     }
 //! });
 //! let reply = rt.block_on(move || {
-//!     let mut s = grove_io::TcpStream::connect(addr).unwrap();
+//!     let mut s = grove::TcpStream::connect(addr).unwrap();
 //!     s.write_all(b"hello\n").unwrap();
 //!     let mut reply = String::new();
 //!     BufReader::new(&s).read_line(&mut reply).unwrap();

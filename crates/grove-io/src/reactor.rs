@@ -288,9 +288,9 @@ thread_local! {
 /// # Example
 ///
 /// ```
-/// grove_io::install();
-/// let rt = grove_core::Runtime::builder().workers(1).build().unwrap();
-/// assert!(rt.block_on(grove_io::in_reactor_hub));
+/// grove::install();
+/// let rt = grove::Runtime::builder().workers(1).build().unwrap();
+/// assert!(rt.block_on(grove::in_reactor_hub));
 /// ```
 pub fn install() -> bool {
     fn provider() -> grove_core::DriverFactory {
@@ -323,7 +323,7 @@ extern "C" fn install_at_load() {
 /// drivers, whose I/O goes to the fallback reactor).
 ///
 /// ```
-/// assert!(!grove_io::in_reactor_hub()); // a plain OS thread
+/// assert!(!grove::in_reactor_hub()); // a plain OS thread
 /// ```
 pub fn in_reactor_hub() -> bool {
     HUB_REACTOR.with(|r| r.borrow().is_some())
@@ -382,9 +382,9 @@ struct Group {
 /// # Example
 ///
 /// ```
-/// let rt = grove_core::Runtime::builder()
+/// let rt = grove::Runtime::builder()
 ///     .workers(2)
-///     .driver(grove_io::reactors())
+///     .driver(grove::reactors())
 ///     .build()
 ///     .unwrap();
 /// assert_eq!(rt.block_on(|| 1 + 1), 2);
@@ -524,8 +524,8 @@ impl Outer {
 /// # Example
 ///
 /// ```
-/// use grove_core::Driver;
-/// let r = grove_io::Reactor::new().unwrap();
+/// use grove::Driver;
+/// let r = grove::Reactor::new().unwrap();
 /// r.unpark();
 /// r.park(None); // returns at once: the wakeup was kept
 /// ```
@@ -548,7 +548,7 @@ impl Reactor {
     /// A reactor of its own (one poller), watching no other.
     ///
     /// ```
-    /// let r = grove_io::Reactor::new().unwrap();
+    /// let r = grove::Reactor::new().unwrap();
     /// # drop(r);
     /// ```
     pub fn new() -> io::Result<Reactor> {

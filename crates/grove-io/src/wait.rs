@@ -22,7 +22,7 @@ use crate::source::Source;
 /// use std::os::unix::net::UnixStream;
 /// let (a, mut b) = UnixStream::pair().unwrap();
 /// b.write_all(b"x").unwrap();
-/// grove_core::spawn(move || grove_io::wait_readable(&a, None)).join().unwrap().unwrap();
+/// grove::spawn(move || grove::wait_readable(&a, None)).join().unwrap().unwrap();
 /// ```
 pub fn wait_readable(fd: impl AsFd, timeout: Option<Duration>) -> io::Result<()> {
     wait(fd, Direction::Read, timeout)
@@ -36,7 +36,7 @@ pub fn wait_readable(fd: impl AsFd, timeout: Option<Duration>) -> io::Result<()>
 /// ```
 /// use std::os::unix::net::UnixStream;
 /// let (a, _b) = UnixStream::pair().unwrap();
-/// grove_io::wait_writable(&a, Some(std::time::Duration::from_secs(1))).unwrap();
+/// grove::wait_writable(&a, Some(std::time::Duration::from_secs(1))).unwrap();
 /// ```
 pub fn wait_writable(fd: impl AsFd, timeout: Option<Duration>) -> io::Result<()> {
     wait(fd, Direction::Write, timeout)

@@ -64,7 +64,7 @@ impl<T, E, W> Default for ResultState<T, E, W> {
 /// was refused.
 ///
 /// ```
-/// let r = grove_sync::AsyncResult::<u8, ()>::new();
+/// let r = grove::AsyncResult::<u8, ()>::new();
 /// r.set(1).unwrap();
 /// let e = r.set(2).unwrap_err();
 /// assert_eq!(e.0, 2);
@@ -97,10 +97,10 @@ type State<T, E> = ResultState<T, E, Thread>;
 ///
 /// ```
 /// use std::sync::Arc;
-/// let answer = Arc::new(grove_sync::AsyncResult::<u32, String>::new());
+/// let answer = Arc::new(grove::AsyncResult::<u32, String>::new());
 /// let waiters: Vec<_> = (0..3).map(|_| {
 ///     let a = answer.clone();
-///     grove_core::spawn(move || a.get())
+///     grove::spawn(move || a.get())
 /// }).collect();
 /// answer.set(42).unwrap();
 /// for w in waiters {
@@ -140,7 +140,7 @@ impl<T, E> AsyncResult<T, E> {
     /// A result not set yet.
     ///
     /// ```
-    /// assert!(!grove_sync::AsyncResult::<(), ()>::new().ready());
+    /// assert!(!grove::AsyncResult::<(), ()>::new().ready());
     /// ```
     pub fn new() -> Self {
         AsyncResult {
@@ -152,7 +152,7 @@ impl<T, E> AsyncResult<T, E> {
     /// if it was already set.
     ///
     /// ```
-    /// let r = grove_sync::AsyncResult::<&str, ()>::new();
+    /// let r = grove::AsyncResult::<&str, ()>::new();
     /// r.set("done").unwrap();
     /// assert!(r.set("again").is_err());
     /// ```
@@ -164,7 +164,7 @@ impl<T, E> AsyncResult<T, E> {
     /// (with `error` back) if it was already set.
     ///
     /// ```
-    /// let r = grove_sync::AsyncResult::<(), &str>::new();
+    /// let r = grove::AsyncResult::<(), &str>::new();
     /// r.set_error("no route").unwrap();
     /// assert_eq!(r.get(), Err("no route"));
     /// ```
@@ -189,7 +189,7 @@ impl<T, E> AsyncResult<T, E> {
     /// Whether a value or an error is set.
     ///
     /// ```
-    /// let r = grove_sync::AsyncResult::<u8, ()>::new();
+    /// let r = grove::AsyncResult::<u8, ()>::new();
     /// r.set(1).unwrap();
     /// assert!(r.ready());
     /// ```
@@ -200,7 +200,7 @@ impl<T, E> AsyncResult<T, E> {
     /// Whether a value (not an error) is set.
     ///
     /// ```
-    /// let r = grove_sync::AsyncResult::<u8, ()>::new();
+    /// let r = grove::AsyncResult::<u8, ()>::new();
     /// r.set_error(()).unwrap();
     /// assert!(r.ready() && !r.successful());
     /// ```
@@ -211,7 +211,7 @@ impl<T, E> AsyncResult<T, E> {
     /// Waits until it is set (without taking the value).
     ///
     /// ```
-    /// let r = grove_sync::AsyncResult::<u8, ()>::new();
+    /// let r = grove::AsyncResult::<u8, ()>::new();
     /// r.set(1).unwrap();
     /// r.wait();
     /// ```
@@ -222,7 +222,7 @@ impl<T, E> AsyncResult<T, E> {
     /// Waits at most `timeout`; true if it is set.
     ///
     /// ```
-    /// let r = grove_sync::AsyncResult::<u8, ()>::new();
+    /// let r = grove::AsyncResult::<u8, ()>::new();
     /// assert!(!r.wait_timeout(std::time::Duration::from_millis(1)));
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
@@ -258,9 +258,9 @@ impl<T: Clone, E: Clone> AsyncResult<T, E> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let r = Arc::new(grove_sync::AsyncResult::<u8, ()>::new());
+    /// let r = Arc::new(grove::AsyncResult::<u8, ()>::new());
     /// let r2 = r.clone();
-    /// grove_core::spawn(move || r2.set(7).unwrap());
+    /// grove::spawn(move || r2.set(7).unwrap());
     /// assert_eq!(r.get(), Ok(7));
     /// ```
     pub fn get(&self) -> Result<T, E> {
@@ -272,7 +272,7 @@ impl<T: Clone, E: Clone> AsyncResult<T, E> {
     /// it is still not set.
     ///
     /// ```
-    /// let r = grove_sync::AsyncResult::<u8, ()>::new();
+    /// let r = grove::AsyncResult::<u8, ()>::new();
     /// assert_eq!(r.get_timeout(std::time::Duration::from_millis(1)), None);
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Option<Result<T, E>> {
@@ -284,7 +284,7 @@ impl<T: Clone, E: Clone> AsyncResult<T, E> {
     /// `get_nowait`).
     ///
     /// ```
-    /// let r = grove_sync::AsyncResult::<u8, ()>::new();
+    /// let r = grove::AsyncResult::<u8, ()>::new();
     /// assert_eq!(r.try_get(), None);
     /// r.set(3).unwrap();
     /// assert_eq!(r.try_get(), Some(Ok(3)));

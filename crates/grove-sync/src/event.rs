@@ -74,9 +74,9 @@ fn keep(_: &mut State, (): ()) -> Result<Option<Thread>, ()> {
 ///
 /// ```
 /// use std::sync::Arc;
-/// let ready = Arc::new(grove_sync::Event::new());
+/// let ready = Arc::new(grove::Event::new());
 /// let r = ready.clone();
-/// let waiter = grove_core::spawn(move || r.wait());
+/// let waiter = grove::spawn(move || r.wait());
 /// ready.set();
 /// waiter.join().unwrap();
 /// assert!(ready.is_set());
@@ -105,7 +105,7 @@ impl Event {
     /// An event whose flag is not set.
     ///
     /// ```
-    /// assert!(!grove_sync::Event::new().is_set());
+    /// assert!(!grove::Event::new().is_set());
     /// ```
     pub fn new() -> Event {
         Event {
@@ -116,7 +116,7 @@ impl Event {
     /// Sets the flag and wakes every waiter.
     ///
     /// ```
-    /// let e = grove_sync::Event::new();
+    /// let e = grove::Event::new();
     /// e.set();
     /// assert!(e.is_set());
     /// ```
@@ -130,7 +130,7 @@ impl Event {
     /// Lowers the flag.
     ///
     /// ```
-    /// let e = grove_sync::Event::new();
+    /// let e = grove::Event::new();
     /// e.set();
     /// e.clear();
     /// assert!(!e.is_set());
@@ -142,7 +142,7 @@ impl Event {
     /// Whether the flag is set.
     ///
     /// ```
-    /// assert!(!grove_sync::Event::new().is_set());
+    /// assert!(!grove::Event::new().is_set());
     /// ```
     pub fn is_set(&self) -> bool {
         lock(&self.state).set
@@ -151,7 +151,7 @@ impl Event {
     /// Waits until the flag is set.
     ///
     /// ```
-    /// let e = grove_sync::Event::new();
+    /// let e = grove::Event::new();
     /// e.set();
     /// e.wait(); // returns at once
     /// ```
@@ -164,7 +164,7 @@ impl Event {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let e = grove_sync::Event::new();
+    /// let e = grove::Event::new();
     /// assert!(!e.wait_timeout(Duration::from_millis(5)));
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {

@@ -1,6 +1,11 @@
 //! grove-sync: gevent's synchronisation primitives for grove's green threads,
 //! correct across hubs running in parallel.
 //!
+//! This crate is one part of [grove](https://docs.rs/grove), which
+//! re-exports all of it: depend on `grove`. The examples here are written
+//! as a user of `grove` writes them (`grove::...` paths) and run as
+//! `grove`'s doctests (`cargo test --doc -p grove`).
+//!
 //! Every primitive works from green threads on any hub and from plain OS
 //! threads (which then block), mixed freely; a blocked green thread costs no
 //! CPU until it is woken. Waiters are served in FIFO order. A waiter that
@@ -14,10 +19,10 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! let sem = Arc::new(grove_sync::Semaphore::new(1));
-//! let done = Arc::new(grove_sync::Event::new());
+//! let sem = Arc::new(grove::Semaphore::new(1));
+//! let done = Arc::new(grove::Event::new());
 //! let (s, d) = (sem.clone(), done.clone());
-//! grove_core::spawn(move || {
+//! grove::spawn(move || {
 //!     let _one_at_a_time = s.acquire_guard();
 //!     d.set();
 //! });

@@ -30,8 +30,8 @@ use crate::wait::WaitList;
 /// What a caller can get wrong with a [`Lock`] or [`RLock`].
 ///
 /// ```
-/// let lock = grove_sync::Lock::new();
-/// assert_eq!(lock.release(), Err(grove_sync::LockError::NotLocked));
+/// let lock = grove::Lock::new();
+/// assert_eq!(lock.release(), Err(grove::LockError::NotLocked));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockError {
@@ -229,11 +229,11 @@ impl Owned {
 ///
 /// ```
 /// use std::sync::Arc;
-/// let lock = Arc::new(grove_sync::Lock::new());
+/// let lock = Arc::new(grove::Lock::new());
 /// let l = lock.clone();
-/// let g = grove_core::spawn(move || {
+/// let g = grove::spawn(move || {
 ///     let _held = l.acquire_guard().unwrap();
-///     grove_core::yield_now(); // nobody else gets in meanwhile
+///     grove::yield_now(); // nobody else gets in meanwhile
 /// });
 /// g.join().unwrap();
 /// assert!(!lock.is_locked());
@@ -258,7 +258,7 @@ impl Lock {
     /// An unlocked lock.
     ///
     /// ```
-    /// assert!(!grove_sync::Lock::new().is_locked());
+    /// assert!(!grove::Lock::new().is_locked());
     /// ```
     pub fn new() -> Lock {
         Lock {
@@ -270,9 +270,9 @@ impl Lock {
     /// if the caller already holds it.
     ///
     /// ```
-    /// let lock = grove_sync::Lock::new();
+    /// let lock = grove::Lock::new();
     /// lock.acquire().unwrap();
-    /// assert_eq!(lock.acquire(), Err(grove_sync::LockError::WouldDeadlock));
+    /// assert_eq!(lock.acquire(), Err(grove::LockError::WouldDeadlock));
     /// lock.release().unwrap();
     /// ```
     pub fn acquire(&self) -> Result<(), LockError> {
@@ -282,7 +282,7 @@ impl Lock {
     /// Takes the lock if it is free now.
     ///
     /// ```
-    /// let lock = grove_sync::Lock::new();
+    /// let lock = grove::Lock::new();
     /// assert!(lock.try_acquire());
     /// assert!(!lock.try_acquire());
     /// ```
@@ -295,7 +295,7 @@ impl Lock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let lock = grove_sync::Lock::new();
+    /// let lock = grove::Lock::new();
     /// assert!(lock.acquire_timeout(Duration::from_millis(1)));
     /// assert!(!lock.acquire_timeout(Duration::from_millis(1)));
     /// ```
@@ -307,10 +307,10 @@ impl Lock {
     /// caller does not hold it.
     ///
     /// ```
-    /// let lock = grove_sync::Lock::new();
+    /// let lock = grove::Lock::new();
     /// lock.acquire().unwrap();
     /// lock.release().unwrap();
-    /// assert_eq!(lock.release(), Err(grove_sync::LockError::NotLocked));
+    /// assert_eq!(lock.release(), Err(grove::LockError::NotLocked));
     /// ```
     pub fn release(&self) -> Result<(), LockError> {
         self.core.release()
@@ -319,7 +319,7 @@ impl Lock {
     /// Whether anyone holds the lock.
     ///
     /// ```
-    /// let lock = grove_sync::Lock::new();
+    /// let lock = grove::Lock::new();
     /// let _g = lock.acquire_guard().unwrap();
     /// assert!(lock.is_locked());
     /// ```
@@ -331,7 +331,7 @@ impl Lock {
     /// guard that releases it when dropped.
     ///
     /// ```
-    /// let lock = grove_sync::Lock::new();
+    /// let lock = grove::Lock::new();
     /// {
     ///     let _g = lock.acquire_guard().unwrap();
     ///     assert!(lock.is_locked());
@@ -350,7 +350,7 @@ impl Lock {
 /// Releases its [`Lock`] when dropped.
 ///
 /// ```
-/// let lock = grove_sync::Lock::new();
+/// let lock = grove::Lock::new();
 /// let guard = lock.acquire_guard().unwrap();
 /// assert!(lock.is_locked());
 /// drop(guard);
@@ -359,9 +359,9 @@ impl Lock {
 ///
 /// It cannot leave the thread that took the lock:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// fn send<T: Send>(_: T) {}
-/// let lock = grove_sync::Lock::new();
+/// let lock = grove::Lock::new();
 /// send(lock.acquire_guard().unwrap()); // LockGuard is !Send
 /// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
@@ -385,7 +385,7 @@ impl Drop for LockGuard<'_> {
 /// # Example
 ///
 /// ```
-/// let lock = grove_sync::RLock::new();
+/// let lock = grove::RLock::new();
 /// let outer = lock.acquire_guard();
 /// let inner = lock.acquire_guard(); // same thread: enters again
 /// drop(inner);
@@ -413,7 +413,7 @@ impl RLock {
     /// An unlocked reentrant lock.
     ///
     /// ```
-    /// assert!(!grove_sync::RLock::new().is_locked());
+    /// assert!(!grove::RLock::new().is_locked());
     /// ```
     pub fn new() -> RLock {
         RLock {
@@ -425,7 +425,7 @@ impl RLock {
     /// another thread holds it.
     ///
     /// ```
-    /// let lock = grove_sync::RLock::new();
+    /// let lock = grove::RLock::new();
     /// lock.acquire();
     /// lock.acquire();
     /// lock.release().unwrap();
@@ -440,7 +440,7 @@ impl RLock {
     /// Takes the lock if it is free or the caller holds it.
     ///
     /// ```
-    /// let lock = grove_sync::RLock::new();
+    /// let lock = grove::RLock::new();
     /// assert!(lock.try_acquire() && lock.try_acquire());
     /// ```
     pub fn try_acquire(&self) -> bool {
@@ -450,7 +450,7 @@ impl RLock {
     /// Takes the lock, waiting at most `timeout`; true if it got it.
     ///
     /// ```
-    /// let lock = grove_sync::RLock::new();
+    /// let lock = grove::RLock::new();
     /// assert!(lock.acquire_timeout(std::time::Duration::from_millis(1)));
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
@@ -461,11 +461,11 @@ impl RLock {
     /// An error if the caller does not hold it.
     ///
     /// ```
-    /// let lock = std::sync::Arc::new(grove_sync::RLock::new());
+    /// let lock = std::sync::Arc::new(grove::RLock::new());
     /// lock.acquire();
     /// let l = lock.clone();
-    /// let other = grove_core::spawn(move || l.release()).join().unwrap();
-    /// assert_eq!(other, Err(grove_sync::LockError::NotOwner));
+    /// let other = grove::spawn(move || l.release()).join().unwrap();
+    /// assert_eq!(other, Err(grove::LockError::NotOwner));
     /// lock.release().unwrap();
     /// ```
     pub fn release(&self) -> Result<(), LockError> {
@@ -475,7 +475,7 @@ impl RLock {
     /// Whether anyone holds the lock.
     ///
     /// ```
-    /// let lock = grove_sync::RLock::new();
+    /// let lock = grove::RLock::new();
     /// lock.acquire();
     /// assert!(lock.is_locked());
     /// lock.release().unwrap();
@@ -487,7 +487,7 @@ impl RLock {
     /// Whether the caller holds the lock.
     ///
     /// ```
-    /// let lock = grove_sync::RLock::new();
+    /// let lock = grove::RLock::new();
     /// let _g = lock.acquire_guard();
     /// assert!(lock.is_owned());
     /// ```
@@ -499,7 +499,7 @@ impl RLock {
     /// guard that releases one level when dropped.
     ///
     /// ```
-    /// let lock = grove_sync::RLock::new();
+    /// let lock = grove::RLock::new();
     /// {
     ///     let _g = lock.acquire_guard();
     ///     assert!(lock.is_owned());
@@ -518,7 +518,7 @@ impl RLock {
 /// Releases one level of its [`RLock`] when dropped.
 ///
 /// ```
-/// let lock = grove_sync::RLock::new();
+/// let lock = grove::RLock::new();
 /// let outer = lock.acquire_guard();
 /// drop(lock.acquire_guard());
 /// assert!(lock.is_owned());
@@ -528,9 +528,9 @@ impl RLock {
 ///
 /// It cannot leave the thread that took the lock:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// fn send<T: Send>(_: T) {}
-/// let lock = grove_sync::RLock::new();
+/// let lock = grove::RLock::new();
 /// send(lock.acquire_guard()); // RLockGuard is !Send
 /// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]

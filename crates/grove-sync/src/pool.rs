@@ -32,9 +32,9 @@ fn members(m: &Members) -> std::sync::MutexGuard<'_, HashMap<ThreadId, GreenletR
 /// # Example
 ///
 /// ```
-/// let group = grove_sync::Group::new();
+/// let group = grove::Group::new();
 /// for i in 0..5 {
-///     group.spawn(move || grove_core::sleep(std::time::Duration::from_millis(i)));
+///     group.spawn(move || grove::sleep(std::time::Duration::from_millis(i)));
 /// }
 /// group.join();
 /// assert!(group.is_empty());
@@ -77,7 +77,7 @@ impl Group {
     /// An empty group.
     ///
     /// ```
-    /// assert!(grove_sync::Group::new().is_empty());
+    /// assert!(grove::Group::new().is_empty());
     /// ```
     pub fn new() -> Group {
         Group::default()
@@ -87,7 +87,7 @@ impl Group {
     /// waiting for a free slot).
     ///
     /// ```
-    /// let group = grove_sync::Group::new();
+    /// let group = grove::Group::new();
     /// let g = group.spawn(|| 2 + 2);
     /// assert_eq!(g.join().unwrap(), 4);
     /// ```
@@ -112,8 +112,8 @@ impl Group {
     /// (On a [`Pool`] it does not take a slot.)
     ///
     /// ```
-    /// let group = grove_sync::Group::new();
-    /// let g = grove_core::spawn(grove_core::park);
+    /// let group = grove::Group::new();
+    /// let g = grove::spawn(grove::park);
     /// group.add(&g);
     /// assert!(group.contains(g.id()));
     /// group.kill();
@@ -133,8 +133,8 @@ impl Group {
     /// Removes a member without waiting for or killing it.
     ///
     /// ```
-    /// let group = grove_sync::Group::new();
-    /// let g = group.spawn(grove_core::park);
+    /// let group = grove::Group::new();
+    /// let g = group.spawn(grove::park);
     /// group.discard(g.id());
     /// assert!(group.is_empty());
     /// g.kill();
@@ -146,7 +146,7 @@ impl Group {
     /// Whether the green thread `id` is a running member.
     ///
     /// ```
-    /// let group = grove_sync::Group::new();
+    /// let group = grove::Group::new();
     /// let g = group.spawn(|| ());
     /// g.wait();
     /// group.join();
@@ -159,8 +159,8 @@ impl Group {
     /// How many members are still running.
     ///
     /// ```
-    /// let group = grove_sync::Group::new();
-    /// group.spawn(grove_core::park);
+    /// let group = grove::Group::new();
+    /// group.spawn(grove::park);
     /// assert_eq!(group.len(), 1);
     /// group.kill();
     /// ```
@@ -171,7 +171,7 @@ impl Group {
     /// Whether no member is running.
     ///
     /// ```
-    /// assert!(grove_sync::Group::new().is_empty());
+    /// assert!(grove::Group::new().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -189,8 +189,8 @@ impl Group {
     /// finished. A member calling it does not wait for itself.
     ///
     /// ```
-    /// let group = grove_sync::Group::new();
-    /// group.spawn(|| grove_core::sleep(std::time::Duration::from_millis(2)));
+    /// let group = grove::Group::new();
+    /// group.spawn(|| grove::sleep(std::time::Duration::from_millis(2)));
     /// group.join();
     /// assert!(group.is_empty());
     /// ```
@@ -202,8 +202,8 @@ impl Group {
     /// member finished.
     ///
     /// ```
-    /// let group = grove_sync::Group::new();
-    /// let g = group.spawn(grove_core::park);
+    /// let group = grove::Group::new();
+    /// let g = group.spawn(grove::park);
     /// assert!(!group.join_timeout(std::time::Duration::from_millis(2)));
     /// g.kill();
     /// ```
@@ -234,9 +234,9 @@ impl Group {
     /// finished.
     ///
     /// ```
-    /// let group = grove_sync::Group::new();
+    /// let group = grove::Group::new();
     /// for _ in 0..3 {
-    ///     group.spawn(grove_core::park);
+    ///     group.spawn(grove::park);
     /// }
     /// group.kill();
     /// assert!(group.is_empty());
@@ -262,7 +262,7 @@ impl Group {
     /// has finished.
     ///
     /// ```
-    /// let pool = grove_sync::Pool::new(2);
+    /// let pool = grove::Pool::new(2);
     /// let squares = pool.map(|x: u64| x * x, 1..=4).unwrap();
     /// assert_eq!(squares, [1, 4, 9, 16]);
     /// ```
@@ -291,7 +291,7 @@ impl Group {
     /// plain group, as many as there are items).
     ///
     /// ```
-    /// let pool = grove_sync::Pool::new(3);
+    /// let pool = grove::Pool::new(3);
     /// let mut it = pool.imap(|x: i32| x + 1, 0..);
     /// assert_eq!(it.next().unwrap().unwrap(), 1);
     /// assert_eq!(it.next().unwrap().unwrap(), 2);
@@ -323,9 +323,9 @@ impl Group {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let group = grove_sync::Group::new();
+    /// let group = grove::Group::new();
     /// let done: Vec<u64> = group
-    ///     .imap_unordered(|ms: u64| { grove_core::sleep(Duration::from_millis(ms)); ms }, [100, 0])
+    ///     .imap_unordered(|ms: u64| { grove::sleep(Duration::from_millis(ms)); ms }, [100, 0])
     ///     .map(Result::unwrap)
     ///     .collect();
     /// assert_eq!(done, [0, 100]);
@@ -385,8 +385,8 @@ impl Drop for Finished {
 /// The iterator of [`Group::imap`]: results in input order.
 ///
 /// ```
-/// let group = grove_sync::Group::new();
-/// let it: grove_sync::Imap<'_, u8> = group.imap(|x: u8| x, [1, 2]);
+/// let group = grove::Group::new();
+/// let it: grove::Imap<'_, u8> = group.imap(|x: u8| x, [1, 2]);
 /// assert_eq!(it.map(Result::unwrap).collect::<Vec<_>>(), [1, 2]);
 /// ```
 pub struct Imap<'a, R> {
@@ -420,8 +420,8 @@ impl<R: Send + 'static> Iterator for Imap<'_, R> {
 /// The iterator of [`Group::imap_unordered`]: results as calls finish.
 ///
 /// ```
-/// let group = grove_sync::Group::new();
-/// let it: grove_sync::ImapUnordered<'_, u8> = group.imap_unordered(|x: u8| x, [5]);
+/// let group = grove::Group::new();
+/// let it: grove::ImapUnordered<'_, u8> = group.imap_unordered(|x: u8| x, [5]);
 /// assert_eq!(it.map(Result::unwrap).collect::<Vec<_>>(), [5]);
 /// ```
 pub struct ImapUnordered<'a, R> {
@@ -472,13 +472,13 @@ impl<R: Send + 'static> Iterator for ImapUnordered<'_, R> {
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 /// use std::sync::Arc;
-/// let pool = grove_sync::Pool::new(2);
+/// let pool = grove::Pool::new(2);
 /// let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
 /// for _ in 0..10 {
 ///     let (now, most) = (now.clone(), most.clone());
 ///     pool.spawn(move || {
 ///         most.fetch_max(now.fetch_add(1, SeqCst) + 1, SeqCst);
-///         grove_core::sleep(std::time::Duration::from_millis(1));
+///         grove::sleep(std::time::Duration::from_millis(1));
 ///         now.fetch_sub(1, SeqCst);
 ///     });
 /// }
@@ -495,7 +495,7 @@ impl Pool {
     /// taken as 1).
     ///
     /// ```
-    /// assert_eq!(grove_sync::Pool::new(4).size(), 4);
+    /// assert_eq!(grove::Pool::new(4).size(), 4);
     /// ```
     pub fn new(size: usize) -> Pool {
         let size = size.max(1);
@@ -511,7 +511,7 @@ impl Pool {
     /// The most green threads it runs at once.
     ///
     /// ```
-    /// assert_eq!(grove_sync::Pool::new(2).size(), 2);
+    /// assert_eq!(grove::Pool::new(2).size(), 2);
     /// ```
     pub fn size(&self) -> usize {
         self.group.window
@@ -524,8 +524,8 @@ impl Pool {
     /// How many more it could start now without waiting.
     ///
     /// ```
-    /// let pool = grove_sync::Pool::new(2);
-    /// pool.spawn(grove_core::park);
+    /// let pool = grove::Pool::new(2);
+    /// pool.spawn(grove::park);
     /// assert_eq!(pool.free_count(), 1);
     /// pool.kill();
     /// ```
@@ -536,8 +536,8 @@ impl Pool {
     /// Whether `spawn` would wait now.
     ///
     /// ```
-    /// let pool = grove_sync::Pool::new(1);
-    /// pool.spawn(grove_core::park);
+    /// let pool = grove::Pool::new(1);
+    /// pool.spawn(grove::park);
     /// assert!(pool.is_full());
     /// pool.kill();
     /// ```
@@ -549,7 +549,7 @@ impl Pool {
     /// not reserved: a `spawn` may still have to wait).
     ///
     /// ```
-    /// let pool = grove_sync::Pool::new(1);
+    /// let pool = grove::Pool::new(1);
     /// assert!(pool.wait_available(std::time::Duration::from_millis(1)));
     /// ```
     pub fn wait_available(&self, timeout: Duration) -> bool {

@@ -70,12 +70,12 @@ impl<W> SemState<W> {
 ///
 /// ```
 /// use std::sync::Arc;
-/// let sem = Arc::new(grove_sync::Semaphore::new(2));
+/// let sem = Arc::new(grove::Semaphore::new(2));
 /// let gs: Vec<_> = (0..10).map(|_| {
 ///     let sem = sem.clone();
-///     grove_core::spawn(move || {
+///     grove::spawn(move || {
 ///         let _permit = sem.acquire_guard(); // at most 2 inside at once
-///         grove_core::sleep(std::time::Duration::from_millis(1));
+///         grove::sleep(std::time::Duration::from_millis(1));
 ///     })
 /// }).collect();
 /// gs.into_iter().for_each(|g| g.join().unwrap());
@@ -107,7 +107,7 @@ impl Semaphore {
     /// A semaphore with `permits` free permits (0 is allowed).
     ///
     /// ```
-    /// let sem = grove_sync::Semaphore::new(0);
+    /// let sem = grove::Semaphore::new(0);
     /// assert!(!sem.try_acquire());
     /// ```
     pub fn new(permits: usize) -> Semaphore {
@@ -119,7 +119,7 @@ impl Semaphore {
     /// Takes a permit, waiting (in line) until one is free.
     ///
     /// ```
-    /// let sem = grove_sync::Semaphore::new(1);
+    /// let sem = grove::Semaphore::new(1);
     /// sem.acquire();
     /// assert_eq!(sem.available_permits(), 0);
     /// sem.release();
@@ -131,7 +131,7 @@ impl Semaphore {
     /// Takes a permit if one is free now (and nobody is waiting).
     ///
     /// ```
-    /// let sem = grove_sync::Semaphore::new(1);
+    /// let sem = grove::Semaphore::new(1);
     /// assert!(sem.try_acquire());
     /// assert!(!sem.try_acquire());
     /// ```
@@ -143,7 +143,7 @@ impl Semaphore {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let sem = grove_sync::Semaphore::new(0);
+    /// let sem = grove::Semaphore::new(0);
     /// assert!(!sem.acquire_timeout(Duration::from_millis(5)));
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
@@ -176,7 +176,7 @@ impl Semaphore {
     /// Returns a permit, waking the first waiter if any.
     ///
     /// ```
-    /// let sem = grove_sync::Semaphore::new(0);
+    /// let sem = grove::Semaphore::new(0);
     /// sem.release();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
@@ -190,7 +190,7 @@ impl Semaphore {
     /// Free permits right now.
     ///
     /// ```
-    /// assert_eq!(grove_sync::Semaphore::new(3).available_permits(), 3);
+    /// assert_eq!(grove::Semaphore::new(3).available_permits(), 3);
     /// ```
     pub fn available_permits(&self) -> usize {
         lock(&self.state).permits
@@ -200,7 +200,7 @@ impl Semaphore {
     /// returns a guard that releases it when dropped.
     ///
     /// ```
-    /// let sem = grove_sync::Semaphore::new(1);
+    /// let sem = grove::Semaphore::new(1);
     /// {
     ///     let _g = sem.acquire_guard();
     ///     assert_eq!(sem.available_permits(), 0);
@@ -216,7 +216,7 @@ impl Semaphore {
 /// Releases one permit of its [`Semaphore`] when dropped.
 ///
 /// ```
-/// let sem = grove_sync::Semaphore::new(1);
+/// let sem = grove::Semaphore::new(1);
 /// let g = sem.acquire_guard();
 /// drop(g);
 /// assert!(sem.try_acquire());
@@ -239,7 +239,7 @@ impl Drop for SemaphoreGuard<'_> {
 /// # Example
 ///
 /// ```
-/// let sem = grove_sync::BoundedSemaphore::new(1);
+/// let sem = grove::BoundedSemaphore::new(1);
 /// assert!(sem.release().is_err()); // nobody holds a permit
 /// sem.acquire();
 /// assert!(sem.release().is_ok());
@@ -253,7 +253,7 @@ pub struct BoundedSemaphore {
 /// Releasing a [`BoundedSemaphore`] that is already at its initial count.
 ///
 /// ```
-/// let e = grove_sync::BoundedSemaphore::new(2).release().unwrap_err();
+/// let e = grove::BoundedSemaphore::new(2).release().unwrap_err();
 /// assert_eq!(e.to_string(), "released a bounded semaphore above its initial count of 2");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,7 +278,7 @@ impl BoundedSemaphore {
     /// A semaphore with `permits` permits, which is also its bound.
     ///
     /// ```
-    /// assert_eq!(grove_sync::BoundedSemaphore::new(4).available_permits(), 4);
+    /// assert_eq!(grove::BoundedSemaphore::new(4).available_permits(), 4);
     /// ```
     pub fn new(permits: usize) -> BoundedSemaphore {
         BoundedSemaphore {
@@ -290,7 +290,7 @@ impl BoundedSemaphore {
     /// See [`Semaphore::acquire`].
     ///
     /// ```
-    /// let s = grove_sync::BoundedSemaphore::new(1);
+    /// let s = grove::BoundedSemaphore::new(1);
     /// s.acquire();
     /// s.release().unwrap();
     /// ```
@@ -301,7 +301,7 @@ impl BoundedSemaphore {
     /// See [`Semaphore::try_acquire`].
     ///
     /// ```
-    /// assert!(grove_sync::BoundedSemaphore::new(1).try_acquire());
+    /// assert!(grove::BoundedSemaphore::new(1).try_acquire());
     /// ```
     pub fn try_acquire(&self) -> bool {
         self.inner.try_acquire()
@@ -310,7 +310,7 @@ impl BoundedSemaphore {
     /// See [`Semaphore::acquire_timeout`].
     ///
     /// ```
-    /// let s = grove_sync::BoundedSemaphore::new(0);
+    /// let s = grove::BoundedSemaphore::new(0);
     /// assert!(!s.acquire_timeout(std::time::Duration::from_millis(1)));
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
@@ -320,7 +320,7 @@ impl BoundedSemaphore {
     /// Returns a permit; an error if that would exceed the initial count.
     ///
     /// ```
-    /// let s = grove_sync::BoundedSemaphore::new(1);
+    /// let s = grove::BoundedSemaphore::new(1);
     /// assert!(s.release().is_err());
     /// ```
     pub fn release(&self) -> Result<(), ReleasedTooMany> {
@@ -340,7 +340,7 @@ impl BoundedSemaphore {
     /// Free permits right now.
     ///
     /// ```
-    /// assert_eq!(grove_sync::BoundedSemaphore::new(2).available_permits(), 2);
+    /// assert_eq!(grove::BoundedSemaphore::new(2).available_permits(), 2);
     /// ```
     pub fn available_permits(&self) -> usize {
         self.inner.available_permits()

@@ -12,8 +12,8 @@ use super::{MAX_STACK, MIN_STACK};
 /// `Error::Spawn(..)`, which its `join` returns.
 ///
 /// ```
-/// let err = grove_core::Builder::new().stack_size(1).spawn(|| ()).unwrap_err();
-/// assert!(matches!(err, grove_core::SpawnError::StackSize { requested: 1 }));
+/// let err = grove::Builder::new().stack_size(1).spawn(|| ()).unwrap_err();
+/// assert!(matches!(err, grove::SpawnError::StackSize { requested: 1 }));
 /// assert!(err.to_string().contains("out of range"));
 /// ```
 #[derive(Debug)]

@@ -54,14 +54,14 @@ pub use source::StackSource;
 /// The smallest stack a green thread may ask for.
 ///
 /// ```
-/// let g = grove_core::Builder::new().stack_size(grove_core::MIN_STACK).spawn(|| 1).unwrap();
+/// let g = grove::Builder::new().stack_size(grove::MIN_STACK).spawn(|| 1).unwrap();
 /// assert_eq!(g.join().unwrap(), 1);
 /// ```
 pub const MIN_STACK: usize = 16 * 1024;
 /// The largest stack a green thread may ask for.
 ///
 /// ```
-/// let err = grove_core::Builder::new().stack_size(grove_core::MAX_STACK + 1).spawn(|| ());
+/// let err = grove::Builder::new().stack_size(grove::MAX_STACK + 1).spawn(|| ());
 /// assert!(err.is_err());
 /// ```
 pub const MAX_STACK: usize = 1 << 30;
@@ -71,7 +71,7 @@ pub const MAX_STACK: usize = 1 << 30;
 /// costs address space, not memory: see `docs/architecture.md`.
 ///
 /// ```
-/// assert_eq!(grove_core::DEFAULT_STACK, 2 * 1024 * 1024);
+/// assert_eq!(grove::DEFAULT_STACK, 2 * 1024 * 1024);
 /// ```
 pub const DEFAULT_STACK: usize = 2 * 1024 * 1024;
 

@@ -11,7 +11,7 @@ use crate::blocking::blocking;
 /// # Example
 ///
 /// ```
-/// let addrs: Vec<_> = grove_io::lookup_host("localhost:80").unwrap().collect();
+/// let addrs: Vec<_> = grove::lookup_host("localhost:80").unwrap().collect();
 /// assert!(addrs.iter().all(|a| a.port() == 80 && a.ip().is_loopback()));
 /// ```
 pub fn lookup_host(host: &str) -> io::Result<std::vec::IntoIter<SocketAddr>> {

@@ -14,15 +14,15 @@ use super::{Io, TcpStream};
 ///
 /// ```
 /// use std::io::{Read, Write};
-/// let listener = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let listener = grove::TcpListener::bind("127.0.0.1:0").unwrap();
 /// let addr = listener.local_addr().unwrap();
-/// let server = grove_core::spawn(move || {
+/// let server = grove::spawn(move || {
 ///     let (mut conn, _) = listener.accept().unwrap();
 ///     let mut buf = [0; 5];
 ///     conn.read_exact(&mut buf).unwrap();
 ///     conn.write_all(&buf).unwrap();
 /// });
-/// let mut client = grove_io::TcpStream::connect(addr).unwrap();
+/// let mut client = grove::TcpStream::connect(addr).unwrap();
 /// client.write_all(b"hello").unwrap();
 /// let mut echo = [0; 5];
 /// client.read_exact(&mut echo).unwrap();
@@ -46,7 +46,7 @@ impl TcpListener {
     /// Binds to the first of `addr`'s addresses that works and listens.
     ///
     /// ```
-    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l = grove::TcpListener::bind("127.0.0.1:0").unwrap();
     /// assert!(l.local_addr().unwrap().port() > 0);
     /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
@@ -57,7 +57,7 @@ impl TcpListener {
     ///
     /// ```
     /// let std_l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let l = grove_io::TcpListener::from_std(std_l).unwrap();
+    /// let l = grove::TcpListener::from_std(std_l).unwrap();
     /// # drop(l);
     /// ```
     pub fn from_std(inner: std::net::TcpListener) -> io::Result<TcpListener> {
@@ -68,7 +68,7 @@ impl TcpListener {
     /// Gives the std listener back, in blocking mode.
     ///
     /// ```
-    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l = grove::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let std_l = l.into_std().unwrap();
     /// # drop(std_l);
     /// ```
@@ -81,7 +81,7 @@ impl TcpListener {
     /// Waits for a connection and returns it with the peer's address.
     ///
     /// ```
-    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l = grove::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let _c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// let (_conn, peer) = l.accept().unwrap();
     /// assert!(peer.ip().is_loopback());
@@ -94,7 +94,7 @@ impl TcpListener {
     /// An endless iterator of [`accept`](TcpListener::accept)ed streams.
     ///
     /// ```
-    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l = grove::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let _c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// let first = l.incoming().next().unwrap();
     /// assert!(first.is_ok());
@@ -106,7 +106,7 @@ impl TcpListener {
     /// The address it listens on.
     ///
     /// ```
-    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l = grove::TcpListener::bind("127.0.0.1:0").unwrap();
     /// assert!(l.local_addr().unwrap().ip().is_loopback());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -116,7 +116,7 @@ impl TcpListener {
     /// Another handle to the same socket.
     ///
     /// ```
-    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l = grove::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let l2 = l.try_clone().unwrap();
     /// assert_eq!(l.local_addr().unwrap(), l2.local_addr().unwrap());
     /// ```
@@ -128,7 +128,7 @@ impl TcpListener {
     /// waiting.
     ///
     /// ```
-    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l = grove::TcpListener::bind("127.0.0.1:0").unwrap();
     /// l.set_nonblocking(true).unwrap();
     /// assert_eq!(l.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
     /// ```
@@ -140,7 +140,7 @@ impl TcpListener {
     /// The pending error on the socket, if any (`SO_ERROR`).
     ///
     /// ```
-    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l = grove::TcpListener::bind("127.0.0.1:0").unwrap();
     /// assert!(l.take_error().unwrap().is_none());
     /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
@@ -164,10 +164,10 @@ impl AsFd for TcpListener {
 ///
 /// ```
 /// use std::os::fd::{FromRawFd, IntoRawFd};
-/// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let l = grove::TcpListener::bind("127.0.0.1:0").unwrap();
 /// let fd = l.into_raw_fd();
 /// // SAFETY: `fd` is an open socket of the right kind, owned by no one else.
-/// let back = unsafe { grove_io::TcpListener::from_raw_fd(fd) };
+/// let back = unsafe { grove::TcpListener::from_raw_fd(fd) };
 /// # drop(back);
 /// ```
 impl IntoRawFd for TcpListener {

@@ -22,8 +22,8 @@ use super::Io;
 /// use std::io::{Read, Write};
 /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
 /// let addr = l.local_addr().unwrap();
-/// let client = grove_core::spawn(move || {
-///     let mut s = grove_io::TcpStream::connect(addr).unwrap();
+/// let client = grove::spawn(move || {
+///     let mut s = grove::TcpStream::connect(addr).unwrap();
 ///     s.write_all(b"ping").unwrap();
 /// });
 /// let (mut conn, _) = l.accept().unwrap();
@@ -52,7 +52,7 @@ impl TcpStream {
     ///
     /// ```
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
     /// ```
     pub fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
@@ -77,7 +77,7 @@ impl TcpStream {
     /// ```
     /// use std::time::Duration;
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::TcpStream::connect_timeout(&l.local_addr().unwrap(), Duration::from_secs(5));
+    /// let s = grove::TcpStream::connect_timeout(&l.local_addr().unwrap(), Duration::from_secs(5));
     /// assert!(s.is_ok());
     /// ```
     pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
@@ -123,7 +123,7 @@ impl TcpStream {
     /// ```
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let std_s = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    /// let s = grove_io::TcpStream::from_std(std_s).unwrap();
+    /// let s = grove::TcpStream::from_std(std_s).unwrap();
     /// # drop(s);
     /// ```
     pub fn from_std(inner: std::net::TcpStream) -> io::Result<TcpStream> {
@@ -135,7 +135,7 @@ impl TcpStream {
     ///
     /// ```
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// let std_s = s.into_std().unwrap();
     /// # drop(std_s);
     /// ```
@@ -149,7 +149,7 @@ impl TcpStream {
     ///
     /// ```
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
@@ -160,7 +160,7 @@ impl TcpStream {
     ///
     /// ```
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// assert!(s.local_addr().unwrap().ip().is_loopback());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -172,7 +172,7 @@ impl TcpStream {
     /// ```
     /// use std::io::Read;
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let mut s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let mut s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// s.shutdown(std::net::Shutdown::Read).unwrap();
     /// assert_eq!(s.read(&mut [0; 8]).unwrap(), 0);
     /// ```
@@ -185,7 +185,7 @@ impl TcpStream {
     ///
     /// ```
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// let s2 = s.try_clone().unwrap();
     /// assert_eq!(s.local_addr().unwrap(), s2.local_addr().unwrap());
     /// ```
@@ -197,7 +197,7 @@ impl TcpStream {
     ///
     /// ```
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// s.set_nodelay(true).unwrap();
     /// assert!(s.nodelay().unwrap());
     /// ```
@@ -209,7 +209,7 @@ impl TcpStream {
     ///
     /// ```
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// assert!(!s.nodelay().unwrap());
     /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
@@ -224,7 +224,7 @@ impl TcpStream {
     /// use std::io::Read;
     /// use std::time::Duration;
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let mut s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let mut s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// s.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
     /// let e = s.read(&mut [0; 8]).unwrap_err();
     /// assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
@@ -237,7 +237,7 @@ impl TcpStream {
     ///
     /// ```
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// assert_eq!(s.read_timeout().unwrap(), None);
     /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
@@ -250,7 +250,7 @@ impl TcpStream {
     /// ```
     /// use std::time::Duration;
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// s.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
     /// assert_eq!(s.write_timeout().unwrap(), Some(Duration::from_secs(1)));
     /// ```
@@ -262,7 +262,7 @@ impl TcpStream {
     ///
     /// ```
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// assert_eq!(s.write_timeout().unwrap(), None);
     /// ```
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
@@ -275,7 +275,7 @@ impl TcpStream {
     /// ```
     /// use std::io::Read;
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let mut s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let mut s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// s.set_nonblocking(true).unwrap();
     /// assert_eq!(s.read(&mut [0; 1]).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
     /// ```
@@ -289,7 +289,7 @@ impl TcpStream {
     /// ```
     /// use std::io::Write;
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// l.accept().unwrap().0.write_all(b"hi").unwrap();
     /// let mut buf = [0; 2];
     /// assert_eq!(s.peek(&mut buf).unwrap(), 2);
@@ -302,7 +302,7 @@ impl TcpStream {
     ///
     /// ```
     /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// assert!(s.take_error().unwrap().is_none());
     /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
@@ -375,10 +375,10 @@ impl AsFd for TcpStream {
 /// ```
 /// use std::os::fd::{FromRawFd, IntoRawFd};
 /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-/// let s = grove_io::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+/// let s = grove::TcpStream::connect(l.local_addr().unwrap()).unwrap();
 /// let fd = s.into_raw_fd();
 /// // SAFETY: `fd` is an open socket of the right kind, owned by no one else.
-/// let back = unsafe { grove_io::TcpStream::from_raw_fd(fd) };
+/// let back = unsafe { grove::TcpStream::from_raw_fd(fd) };
 /// # drop(back);
 /// ```
 impl IntoRawFd for TcpStream {

@@ -16,10 +16,10 @@ use super::Io;
 /// # Example
 ///
 /// ```
-/// let a = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
-/// let b = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// let a = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// let b = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
 /// let to = a.local_addr().unwrap();
-/// let got = grove_core::spawn(move || {
+/// let got = grove::spawn(move || {
 ///     let mut buf = [0; 16];
 ///     let (n, _from) = a.recv_from(&mut buf).unwrap();
 ///     buf[..n].to_vec()
@@ -44,7 +44,7 @@ impl UdpSocket {
     /// Binds to the first of `addr`'s addresses that works.
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// assert!(s.local_addr().unwrap().port() > 0);
     /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
@@ -55,7 +55,7 @@ impl UdpSocket {
     ///
     /// ```
     /// let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::UdpSocket::from_std(s).unwrap();
+    /// let s = grove::UdpSocket::from_std(s).unwrap();
     /// # drop(s);
     /// ```
     pub fn from_std(inner: std::net::UdpSocket) -> io::Result<UdpSocket> {
@@ -66,7 +66,7 @@ impl UdpSocket {
     /// Gives the std socket back, in blocking mode.
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// let s = s.into_std().unwrap();
     /// # drop(s);
     /// ```
@@ -79,7 +79,7 @@ impl UdpSocket {
     /// Receives one datagram and its sender's address.
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// s.send_to(b"self", s.local_addr().unwrap()).unwrap();
     /// let mut buf = [0; 8];
     /// let (n, from) = s.recv_from(&mut buf).unwrap();
@@ -92,7 +92,7 @@ impl UdpSocket {
     /// Like [`recv_from`](UdpSocket::recv_from), leaving the datagram queued.
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// s.send_to(b"x", s.local_addr().unwrap()).unwrap();
     /// let mut buf = [0; 1];
     /// assert_eq!(s.peek_from(&mut buf).unwrap().0, 1);
@@ -105,7 +105,7 @@ impl UdpSocket {
     /// Sends one datagram to `addr`.
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// assert_eq!(s.send_to(b"abc", s.local_addr().unwrap()).unwrap(), 3);
     /// ```
     pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
@@ -120,7 +120,7 @@ impl UdpSocket {
     /// from others are dropped.
     ///
     /// ```
-    /// let a = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let a = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// a.connect(a.local_addr().unwrap()).unwrap();
     /// a.send(b"me").unwrap();
     /// let mut buf = [0; 2];
@@ -133,7 +133,7 @@ impl UdpSocket {
     /// Sends one datagram to the connected peer.
     ///
     /// ```
-    /// let a = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let a = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// a.connect(a.local_addr().unwrap()).unwrap();
     /// assert_eq!(a.send(b"hi").unwrap(), 2);
     /// ```
@@ -144,7 +144,7 @@ impl UdpSocket {
     /// Receives one datagram from the connected peer.
     ///
     /// ```
-    /// let a = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let a = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// a.connect(a.local_addr().unwrap()).unwrap();
     /// a.send(b"hi").unwrap();
     /// assert_eq!(a.recv(&mut [0; 8]).unwrap(), 2);
@@ -156,7 +156,7 @@ impl UdpSocket {
     /// The local address.
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// assert!(s.local_addr().unwrap().ip().is_loopback());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -166,7 +166,7 @@ impl UdpSocket {
     /// The connected peer's address.
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// assert!(s.peer_addr().is_err()); // not connected
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
@@ -176,7 +176,7 @@ impl UdpSocket {
     /// Another handle to the same socket (its own timeouts start unset).
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// let t = s.try_clone().unwrap();
     /// assert_eq!(s.local_addr().unwrap(), t.local_addr().unwrap());
     /// ```
@@ -189,7 +189,7 @@ impl UdpSocket {
     /// Sets `SO_BROADCAST`.
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// s.set_broadcast(true).unwrap();
     /// assert!(s.broadcast().unwrap());
     /// ```
@@ -200,7 +200,7 @@ impl UdpSocket {
     /// Whether `SO_BROADCAST` is set.
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// assert!(!s.broadcast().unwrap());
     /// ```
     pub fn broadcast(&self) -> io::Result<bool> {
@@ -212,7 +212,7 @@ impl UdpSocket {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// s.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
     /// let e = s.recv_from(&mut [0; 8]).unwrap_err();
     /// assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
@@ -224,7 +224,7 @@ impl UdpSocket {
     /// The read timeout.
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// assert_eq!(s.read_timeout().unwrap(), None);
     /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
@@ -234,7 +234,7 @@ impl UdpSocket {
     /// How long a send may wait for room (`None`: forever).
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// s.set_write_timeout(Some(std::time::Duration::from_secs(1))).unwrap();
     /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
@@ -244,7 +244,7 @@ impl UdpSocket {
     /// The write timeout.
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// assert_eq!(s.write_timeout().unwrap(), None);
     /// ```
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
@@ -255,7 +255,7 @@ impl UdpSocket {
     /// of waiting.
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// s.set_nonblocking(true).unwrap();
     /// let e = s.recv_from(&mut [0; 1]).unwrap_err();
     /// assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
@@ -268,7 +268,7 @@ impl UdpSocket {
     /// The pending error on the socket, if any (`SO_ERROR`).
     ///
     /// ```
-    /// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// assert!(s.take_error().unwrap().is_none());
     /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
@@ -292,10 +292,10 @@ impl AsFd for UdpSocket {
 ///
 /// ```
 /// use std::os::fd::{FromRawFd, IntoRawFd};
-/// let s = grove_io::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// let s = grove::UdpSocket::bind("127.0.0.1:0").unwrap();
 /// let fd = s.into_raw_fd();
 /// // SAFETY: `fd` is an open socket of the right kind, owned by no one else.
-/// let back = unsafe { grove_io::UdpSocket::from_raw_fd(fd) };
+/// let back = unsafe { grove::UdpSocket::from_raw_fd(fd) };
 /// # drop(back);
 /// ```
 impl IntoRawFd for UdpSocket {

@@ -24,10 +24,10 @@ use super::Io;
 /// std::fs::create_dir_all(&dir).unwrap();
 /// let path = dir.join("listener.sock");
 /// let _ = std::fs::remove_file(&path);
-/// let listener = grove_io::UnixListener::bind(&path).unwrap();
+/// let listener = grove::UnixListener::bind(&path).unwrap();
 /// let p = path.clone();
-/// let client = grove_core::spawn(move || {
-///     let mut s = grove_io::UnixStream::connect(&p).unwrap();
+/// let client = grove::spawn(move || {
+///     let mut s = grove::UnixStream::connect(&p).unwrap();
 ///     s.write_all(b"over unix").unwrap();
 /// });
 /// let (mut conn, _) = listener.accept().unwrap();
@@ -55,7 +55,7 @@ impl UnixListener {
     /// ```
     /// let path = std::env::temp_dir().join(format!("grove-bind-{}.sock", std::process::id()));
     /// let _ = std::fs::remove_file(&path);
-    /// let l = grove_io::UnixListener::bind(&path).unwrap();
+    /// let l = grove::UnixListener::bind(&path).unwrap();
     /// assert!(l.local_addr().unwrap().as_pathname().is_some());
     /// std::fs::remove_file(&path).unwrap();
     /// ```
@@ -69,7 +69,7 @@ impl UnixListener {
     /// let path = std::env::temp_dir().join(format!("grove-from-{}.sock", std::process::id()));
     /// let _ = std::fs::remove_file(&path);
     /// let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
-    /// let l = grove_io::UnixListener::from_std(l).unwrap();
+    /// let l = grove::UnixListener::from_std(l).unwrap();
     /// # drop(l);
     /// std::fs::remove_file(&path).unwrap();
     /// ```
@@ -83,7 +83,7 @@ impl UnixListener {
     /// ```
     /// let path = std::env::temp_dir().join(format!("grove-into-{}.sock", std::process::id()));
     /// let _ = std::fs::remove_file(&path);
-    /// let l = grove_io::UnixListener::bind(&path).unwrap().into_std().unwrap();
+    /// let l = grove::UnixListener::bind(&path).unwrap().into_std().unwrap();
     /// # drop(l);
     /// std::fs::remove_file(&path).unwrap();
     /// ```
@@ -98,7 +98,7 @@ impl UnixListener {
     /// ```
     /// let path = std::env::temp_dir().join(format!("grove-acc-{}.sock", std::process::id()));
     /// let _ = std::fs::remove_file(&path);
-    /// let l = grove_io::UnixListener::bind(&path).unwrap();
+    /// let l = grove::UnixListener::bind(&path).unwrap();
     /// let _c = std::os::unix::net::UnixStream::connect(&path).unwrap();
     /// assert!(l.accept().is_ok());
     /// std::fs::remove_file(&path).unwrap();
@@ -113,7 +113,7 @@ impl UnixListener {
     /// ```
     /// let path = std::env::temp_dir().join(format!("grove-inc-{}.sock", std::process::id()));
     /// let _ = std::fs::remove_file(&path);
-    /// let l = grove_io::UnixListener::bind(&path).unwrap();
+    /// let l = grove::UnixListener::bind(&path).unwrap();
     /// let _c = std::os::unix::net::UnixStream::connect(&path).unwrap();
     /// assert!(l.incoming().next().unwrap().is_ok());
     /// std::fs::remove_file(&path).unwrap();
@@ -127,7 +127,7 @@ impl UnixListener {
     /// ```
     /// let path = std::env::temp_dir().join(format!("grove-addr-{}.sock", std::process::id()));
     /// let _ = std::fs::remove_file(&path);
-    /// let l = grove_io::UnixListener::bind(&path).unwrap();
+    /// let l = grove::UnixListener::bind(&path).unwrap();
     /// assert_eq!(l.local_addr().unwrap().as_pathname(), Some(path.as_path()));
     /// std::fs::remove_file(&path).unwrap();
     /// ```
@@ -140,7 +140,7 @@ impl UnixListener {
     /// ```
     /// let path = std::env::temp_dir().join(format!("grove-clone-{}.sock", std::process::id()));
     /// let _ = std::fs::remove_file(&path);
-    /// let l = grove_io::UnixListener::bind(&path).unwrap();
+    /// let l = grove::UnixListener::bind(&path).unwrap();
     /// let l2 = l.try_clone().unwrap();
     /// # drop((l, l2));
     /// std::fs::remove_file(&path).unwrap();
@@ -156,7 +156,7 @@ impl UnixListener {
     /// ```
     /// let path = std::env::temp_dir().join(format!("grove-err-{}.sock", std::process::id()));
     /// let _ = std::fs::remove_file(&path);
-    /// let l = grove_io::UnixListener::bind(&path).unwrap();
+    /// let l = grove::UnixListener::bind(&path).unwrap();
     /// assert!(l.take_error().unwrap().is_none());
     /// std::fs::remove_file(&path).unwrap();
     /// ```
@@ -170,7 +170,7 @@ impl UnixListener {
     /// ```
     /// let path = std::env::temp_dir().join(format!("grove-nb-{}.sock", std::process::id()));
     /// let _ = std::fs::remove_file(&path);
-    /// let l = grove_io::UnixListener::bind(&path).unwrap();
+    /// let l = grove::UnixListener::bind(&path).unwrap();
     /// l.set_nonblocking(true).unwrap();
     /// assert_eq!(l.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
     /// std::fs::remove_file(&path).unwrap();
@@ -202,8 +202,8 @@ impl AsFd for UnixListener {
 ///
 /// ```
 /// use std::io::{Read, Write};
-/// let (a, mut b) = grove_io::UnixStream::pair().unwrap();
-/// let reader = grove_core::spawn(move || {
+/// let (a, mut b) = grove::UnixStream::pair().unwrap();
+/// let reader = grove::spawn(move || {
 ///     let mut buf = [0; 4];
 ///     (&a).read_exact(&mut buf).unwrap();
 ///     buf
@@ -231,7 +231,7 @@ impl UnixStream {
     /// let path = std::env::temp_dir().join(format!("grove-con-{}.sock", std::process::id()));
     /// let _ = std::fs::remove_file(&path);
     /// let _l = std::os::unix::net::UnixListener::bind(&path).unwrap();
-    /// assert!(grove_io::UnixStream::connect(&path).is_ok());
+    /// assert!(grove::UnixStream::connect(&path).is_ok());
     /// std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
@@ -265,7 +265,7 @@ impl UnixStream {
     /// A connected pair of streams.
     ///
     /// ```
-    /// let (a, b) = grove_io::UnixStream::pair().unwrap();
+    /// let (a, b) = grove::UnixStream::pair().unwrap();
     /// # drop((a, b));
     /// ```
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
@@ -281,7 +281,7 @@ impl UnixStream {
     ///
     /// ```
     /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
-    /// let a = grove_io::UnixStream::from_std(a).unwrap();
+    /// let a = grove::UnixStream::from_std(a).unwrap();
     /// # drop(a);
     /// ```
     pub fn from_std(inner: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
@@ -292,7 +292,7 @@ impl UnixStream {
     /// Gives the std stream back, in blocking mode.
     ///
     /// ```
-    /// let (a, _b) = grove_io::UnixStream::pair().unwrap();
+    /// let (a, _b) = grove::UnixStream::pair().unwrap();
     /// let a = a.into_std().unwrap();
     /// # drop(a);
     /// ```
@@ -305,7 +305,7 @@ impl UnixStream {
     /// The local address.
     ///
     /// ```
-    /// let (a, _b) = grove_io::UnixStream::pair().unwrap();
+    /// let (a, _b) = grove::UnixStream::pair().unwrap();
     /// assert!(a.local_addr().unwrap().is_unnamed());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -315,7 +315,7 @@ impl UnixStream {
     /// The peer's address.
     ///
     /// ```
-    /// let (a, _b) = grove_io::UnixStream::pair().unwrap();
+    /// let (a, _b) = grove::UnixStream::pair().unwrap();
     /// assert!(a.peer_addr().unwrap().is_unnamed());
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
@@ -326,7 +326,7 @@ impl UnixStream {
     ///
     /// ```
     /// use std::io::Read;
-    /// let (a, _b) = grove_io::UnixStream::pair().unwrap();
+    /// let (a, _b) = grove::UnixStream::pair().unwrap();
     /// a.shutdown(std::net::Shutdown::Read).unwrap();
     /// assert_eq!((&a).read(&mut [0; 4]).unwrap(), 0);
     /// ```
@@ -338,7 +338,7 @@ impl UnixStream {
     /// unset).
     ///
     /// ```
-    /// let (a, _b) = grove_io::UnixStream::pair().unwrap();
+    /// let (a, _b) = grove::UnixStream::pair().unwrap();
     /// let a2 = a.try_clone().unwrap();
     /// # drop(a2);
     /// ```
@@ -351,7 +351,7 @@ impl UnixStream {
     ///
     /// ```
     /// use std::io::Read;
-    /// let (a, _b) = grove_io::UnixStream::pair().unwrap();
+    /// let (a, _b) = grove::UnixStream::pair().unwrap();
     /// a.set_read_timeout(Some(std::time::Duration::from_millis(5))).unwrap();
     /// let e = (&a).read(&mut [0; 4]).unwrap_err();
     /// assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
@@ -363,7 +363,7 @@ impl UnixStream {
     /// The read timeout.
     ///
     /// ```
-    /// let (a, _b) = grove_io::UnixStream::pair().unwrap();
+    /// let (a, _b) = grove::UnixStream::pair().unwrap();
     /// assert_eq!(a.read_timeout().unwrap(), None);
     /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
@@ -373,7 +373,7 @@ impl UnixStream {
     /// How long a write may wait for room (`None`: forever).
     ///
     /// ```
-    /// let (a, _b) = grove_io::UnixStream::pair().unwrap();
+    /// let (a, _b) = grove::UnixStream::pair().unwrap();
     /// a.set_write_timeout(Some(std::time::Duration::from_secs(1))).unwrap();
     /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
@@ -383,7 +383,7 @@ impl UnixStream {
     /// The write timeout.
     ///
     /// ```
-    /// let (a, _b) = grove_io::UnixStream::pair().unwrap();
+    /// let (a, _b) = grove::UnixStream::pair().unwrap();
     /// assert_eq!(a.write_timeout().unwrap(), None);
     /// ```
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
@@ -395,7 +395,7 @@ impl UnixStream {
     ///
     /// ```
     /// use std::io::Read;
-    /// let (a, _b) = grove_io::UnixStream::pair().unwrap();
+    /// let (a, _b) = grove::UnixStream::pair().unwrap();
     /// a.set_nonblocking(true).unwrap();
     /// assert_eq!((&a).read(&mut [0; 1]).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
     /// ```
@@ -407,7 +407,7 @@ impl UnixStream {
     /// The pending error on the socket, if any (`SO_ERROR`).
     ///
     /// ```
-    /// let (a, _b) = grove_io::UnixStream::pair().unwrap();
+    /// let (a, _b) = grove::UnixStream::pair().unwrap();
     /// assert!(a.take_error().unwrap().is_none());
     /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
@@ -471,10 +471,10 @@ impl AsFd for UnixStream {
 ///
 /// ```
 /// use std::os::fd::{FromRawFd, IntoRawFd};
-/// let (s, _peer) = grove_io::UnixStream::pair().unwrap();
+/// let (s, _peer) = grove::UnixStream::pair().unwrap();
 /// let fd = s.into_raw_fd();
 /// // SAFETY: `fd` is an open socket of the right kind, owned by no one else.
-/// let back = unsafe { grove_io::UnixStream::from_raw_fd(fd) };
+/// let back = unsafe { grove::UnixStream::from_raw_fd(fd) };
 /// # drop(back);
 /// ```
 impl IntoRawFd for UnixStream {
@@ -505,9 +505,9 @@ impl FromRawFd for UnixStream {
 /// use std::os::fd::{FromRawFd, IntoRawFd};
 /// let path = std::env::temp_dir().join(format!("grove-rawfd-{}.sock", std::process::id()));
 /// let _ = std::fs::remove_file(&path);
-/// let fd = grove_io::UnixListener::bind(&path).unwrap().into_raw_fd();
+/// let fd = grove::UnixListener::bind(&path).unwrap().into_raw_fd();
 /// // SAFETY: `fd` is an open listening socket owned by no one else.
-/// let back = unsafe { grove_io::UnixListener::from_raw_fd(fd) };
+/// let back = unsafe { grove::UnixListener::from_raw_fd(fd) };
 /// # drop(back);
 /// std::fs::remove_file(&path).unwrap();
 /// ```

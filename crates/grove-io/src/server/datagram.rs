@@ -21,7 +21,7 @@ use crate::net::UdpSocket;
 /// # Example
 ///
 /// ```
-/// let server = grove_io::DatagramServer::bind("127.0.0.1:0", |data: Vec<u8>, from, sock: &grove_io::UdpSocket| {
+/// let server = grove::DatagramServer::bind("127.0.0.1:0", |data: Vec<u8>, from, sock: &grove::UdpSocket| {
 ///     sock.send_to(&data, from).unwrap();
 /// })
 /// .unwrap();
@@ -53,7 +53,7 @@ impl DatagramServer {
     /// Binds a socket to `addr` and makes a server on it.
     ///
     /// ```
-    /// let s = grove_io::DatagramServer::bind("127.0.0.1:0", |_d, _from, _sock| {}).unwrap();
+    /// let s = grove::DatagramServer::bind("127.0.0.1:0", |_d, _from, _sock| {}).unwrap();
     /// assert!(s.local_addr().unwrap().port() > 0);
     /// ```
     pub fn bind<F>(addr: impl ToSocketAddrs, handler: F) -> io::Result<DatagramServer>
@@ -71,8 +71,8 @@ impl DatagramServer {
     /// whoever calls [`start`](DatagramServer::start). Set it before starting.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().workers(1).build().unwrap();
-    /// let s = grove_io::DatagramServer::bind("127.0.0.1:0", |_d, _f, _s| {})
+    /// let rt = grove::Runtime::builder().workers(1).build().unwrap();
+    /// let s = grove::DatagramServer::bind("127.0.0.1:0", |_d, _f, _s| {})
     ///     .unwrap()
     ///     .runtime(rt.handle());
     /// s.start().unwrap();
@@ -88,7 +88,7 @@ impl DatagramServer {
     /// `f` must not block.
     ///
     /// ```
-    /// let s = grove_io::DatagramServer::bind("127.0.0.1:0", |_d, _f, _s| {})
+    /// let s = grove::DatagramServer::bind("127.0.0.1:0", |_d, _f, _s| {})
     ///     .unwrap()
     ///     .on_error(|e| eprintln!("my server: {e}"));
     /// # drop(s);
@@ -104,7 +104,7 @@ impl DatagramServer {
     /// The address it receives on.
     ///
     /// ```
-    /// let s = grove_io::DatagramServer::bind("127.0.0.1:0", |_d, _f, _s| {}).unwrap();
+    /// let s = grove::DatagramServer::bind("127.0.0.1:0", |_d, _f, _s| {}).unwrap();
     /// assert!(s.local_addr().unwrap().ip().is_loopback());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -114,7 +114,7 @@ impl DatagramServer {
     /// Starts receiving in a green thread of its own and returns.
     ///
     /// ```
-    /// let s = grove_io::DatagramServer::bind("127.0.0.1:0", |_d, _f, _s| {}).unwrap();
+    /// let s = grove::DatagramServer::bind("127.0.0.1:0", |_d, _f, _s| {}).unwrap();
     /// s.start().unwrap();
     /// s.stop(std::time::Duration::from_secs(1));
     /// ```
@@ -163,7 +163,7 @@ impl DatagramServer {
     /// the rest; true if all finished in time.
     ///
     /// ```
-    /// let s = grove_io::DatagramServer::bind("127.0.0.1:0", |_d, _f, _s| {}).unwrap();
+    /// let s = grove::DatagramServer::bind("127.0.0.1:0", |_d, _f, _s| {}).unwrap();
     /// s.start().unwrap();
     /// assert!(s.stop(std::time::Duration::from_secs(1)));
     /// ```

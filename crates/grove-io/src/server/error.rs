@@ -10,7 +10,7 @@ use std::time::Duration;
 /// default prints it to standard error.
 ///
 /// ```
-/// let e = grove_io::ServerError::Unserved {
+/// let e = grove::ServerError::Unserved {
 ///     what: "connection",
 ///     reason: "no stack".into(),
 /// };

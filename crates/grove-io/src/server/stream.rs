@@ -27,7 +27,7 @@ use crate::net::{TcpListener, TcpStream};
 ///
 /// ```
 /// use std::io::{Read, Write};
-/// let server = grove_io::StreamServer::bind("127.0.0.1:0", |conn: grove_io::TcpStream, _peer| {
+/// let server = grove::StreamServer::bind("127.0.0.1:0", |conn: grove::TcpStream, _peer| {
 ///     let mut buf = [0; 64];
 ///     while let Ok(n @ 1..) = (&conn).read(&mut buf) {
 ///         (&conn).write_all(&buf[..n]).unwrap();
@@ -62,8 +62,8 @@ impl StreamServer {
     /// A server on `listener`, calling `handler` for each connection.
     ///
     /// ```
-    /// let l = grove_io::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = grove_io::StreamServer::new(l, |_conn, _peer| {});
+    /// let l = grove::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = grove::StreamServer::new(l, |_conn, _peer| {});
     /// # drop(s);
     /// ```
     pub fn new<F>(listener: TcpListener, handler: F) -> StreamServer
@@ -82,8 +82,8 @@ impl StreamServer {
     /// Set it before starting.
     ///
     /// ```
-    /// let rt = grove_core::Runtime::builder().workers(1).build().unwrap();
-    /// let s = grove_io::StreamServer::bind("127.0.0.1:0", |_c, _p| {})
+    /// let rt = grove::Runtime::builder().workers(1).build().unwrap();
+    /// let s = grove::StreamServer::bind("127.0.0.1:0", |_c, _p| {})
     ///     .unwrap()
     ///     .runtime(rt.handle());
     /// s.start().unwrap(); // from main: still on `rt`, not the default runtime
@@ -102,7 +102,7 @@ impl StreamServer {
     /// an error at length, hand it on (to a `Queue` with `try_put`, say).
     ///
     /// ```
-    /// let s = grove_io::StreamServer::bind("127.0.0.1:0", |_c, _p| {})
+    /// let s = grove::StreamServer::bind("127.0.0.1:0", |_c, _p| {})
     ///     .unwrap()
     ///     .on_error(|e| eprintln!("my server: {e}"));
     /// # drop(s);
@@ -118,7 +118,7 @@ impl StreamServer {
     /// Binds a listener to `addr` and makes a server on it.
     ///
     /// ```
-    /// let s = grove_io::StreamServer::bind("127.0.0.1:0", |_conn, _peer| {}).unwrap();
+    /// let s = grove::StreamServer::bind("127.0.0.1:0", |_conn, _peer| {}).unwrap();
     /// assert!(s.local_addr().unwrap().port() > 0);
     /// ```
     pub fn bind<F>(addr: impl ToSocketAddrs, handler: F) -> io::Result<StreamServer>
@@ -128,11 +128,11 @@ impl StreamServer {
         Ok(StreamServer::new(TcpListener::bind(addr)?, handler))
     }
 
-    /// Runs at most `n` handlers at once (a [`Pool`] of `n`); accepting
+    /// Runs at most `n` handlers at once (a [`Pool`](grove_sync::Pool) of `n`); accepting
     /// waits while `n` run. Set it before starting.
     ///
     /// ```
-    /// let s = grove_io::StreamServer::bind("127.0.0.1:0", |_c, _p| {})
+    /// let s = grove::StreamServer::bind("127.0.0.1:0", |_c, _p| {})
     ///     .unwrap()
     ///     .max_connections(100);
     /// # drop(s);
@@ -145,7 +145,7 @@ impl StreamServer {
     /// The address it listens on.
     ///
     /// ```
-    /// let s = grove_io::StreamServer::bind("127.0.0.1:0", |_c, _p| {}).unwrap();
+    /// let s = grove::StreamServer::bind("127.0.0.1:0", |_c, _p| {}).unwrap();
     /// assert!(s.local_addr().unwrap().ip().is_loopback());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -156,7 +156,7 @@ impl StreamServer {
     /// if it is already running.
     ///
     /// ```
-    /// let s = grove_io::StreamServer::bind("127.0.0.1:0", |_c, _p| {}).unwrap();
+    /// let s = grove::StreamServer::bind("127.0.0.1:0", |_c, _p| {}).unwrap();
     /// s.start().unwrap();
     /// assert!(s.start().is_err());
     /// s.stop(std::time::Duration::from_secs(1));
@@ -204,12 +204,12 @@ impl StreamServer {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let s = Arc::new(grove_io::StreamServer::bind("127.0.0.1:0", |_c, _p| {}).unwrap());
+    /// let s = Arc::new(grove::StreamServer::bind("127.0.0.1:0", |_c, _p| {}).unwrap());
     /// let s2 = s.clone();
-    /// let serving = grove_core::spawn(move || s2.serve_forever());
+    /// let serving = grove::spawn(move || s2.serve_forever());
     /// while !serving.is_ready() {
     ///     s.stop(std::time::Duration::from_secs(1)); // ends serve_forever
-    ///     grove_core::sleep(std::time::Duration::from_millis(1));
+    ///     grove::sleep(std::time::Duration::from_millis(1));
     /// }
     /// serving.join().unwrap();
     /// ```
@@ -223,7 +223,7 @@ impl StreamServer {
     /// in time. The listener stays open: the server can be started again.
     ///
     /// ```
-    /// let s = grove_io::StreamServer::bind("127.0.0.1:0", |_c, _p| {}).unwrap();
+    /// let s = grove::StreamServer::bind("127.0.0.1:0", |_c, _p| {}).unwrap();
     /// s.start().unwrap();
     /// assert!(s.stop(std::time::Duration::from_secs(1)));
     /// ```
@@ -234,7 +234,7 @@ impl StreamServer {
     /// How many handlers are running.
     ///
     /// ```
-    /// let s = grove_io::StreamServer::bind("127.0.0.1:0", |_c, _p| {}).unwrap();
+    /// let s = grove::StreamServer::bind("127.0.0.1:0", |_c, _p| {}).unwrap();
     /// assert_eq!(s.connections(), 0);
     /// ```
     pub fn connections(&self) -> usize {

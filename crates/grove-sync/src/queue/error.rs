@@ -8,10 +8,10 @@ use std::fmt;
 /// `put_timeout` with `Timeout` or `Closed`.
 ///
 /// ```
-/// let q = grove_sync::Queue::bounded(1);
+/// let q = grove::Queue::bounded(1);
 /// q.put(1).unwrap();
 /// let e = q.try_put(2).unwrap_err();
-/// assert_eq!(e, grove_sync::PutError::Full(2));
+/// assert_eq!(e, grove::PutError::Full(2));
 /// assert_eq!(e.to_string(), "the queue is full");
 /// assert_eq!(e.into_inner(), 2);
 /// ```
@@ -29,7 +29,7 @@ impl<T> PutError<T> {
     /// The item that was not put.
     ///
     /// ```
-    /// let q = grove_sync::Queue::new();
+    /// let q = grove::Queue::new();
     /// q.close();
     /// assert_eq!(q.put("x").unwrap_err().into_inner(), "x");
     /// ```
@@ -68,8 +68,8 @@ impl<T> std::error::Error for PutError<T> {}
 /// `Empty` or `Closed`, and `get_timeout` with `Timeout` or `Closed`.
 ///
 /// ```
-/// let q = grove_sync::Queue::<u8>::new();
-/// assert_eq!(q.try_get(), Err(grove_sync::GetError::Empty));
+/// let q = grove::Queue::<u8>::new();
+/// assert_eq!(q.try_get(), Err(grove::GetError::Empty));
 /// q.close();
 /// assert_eq!(q.get().unwrap_err().to_string(), "the queue is closed and empty");
 /// ```
@@ -99,7 +99,7 @@ impl std::error::Error for GetError {}
 /// `ValueError` here).
 ///
 /// ```
-/// let q = grove_sync::JoinableQueue::<u8>::new();
+/// let q = grove::JoinableQueue::<u8>::new();
 /// let e = q.task_done().unwrap_err();
 /// assert_eq!(e.to_string(), "task_done called more times than items were put");
 /// ```

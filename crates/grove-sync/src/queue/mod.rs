@@ -25,7 +25,7 @@ use crate::wait::WaitList;
 /// or bounded ([`bounded`](Queue::bounded)).
 ///
 /// ```
-/// let q = grove_sync::Queue::new();
+/// let q = grove::Queue::new();
 /// q.put(1).unwrap();
 /// q.put(2).unwrap();
 /// assert_eq!(q.get(), Ok(1));
@@ -35,7 +35,7 @@ pub type Queue<T> = GenericQueue<T, Fifo<T>>;
 /// gevent's `LifoQueue`: last in, first out.
 ///
 /// ```
-/// let q = grove_sync::LifoQueue::new();
+/// let q = grove::LifoQueue::new();
 /// q.put(1).unwrap();
 /// q.put(2).unwrap();
 /// assert_eq!(q.get(), Ok(2));
@@ -45,7 +45,7 @@ pub type LifoQueue<T> = GenericQueue<T, Lifo<T>>;
 /// gevent's `PriorityQueue`: smallest item first.
 ///
 /// ```
-/// let q = grove_sync::PriorityQueue::new();
+/// let q = grove::PriorityQueue::new();
 /// q.put((2, "later")).unwrap();
 /// q.put((1, "sooner")).unwrap();
 /// assert_eq!(q.get(), Ok((1, "sooner")));
@@ -58,7 +58,7 @@ pub type PriorityQueue<T> = GenericQueue<T, Priority<T>>;
 /// is the FIFO one, kept for gevent programs.
 ///
 /// ```
-/// let q = grove_sync::JoinableQueue::new();
+/// let q = grove::JoinableQueue::new();
 /// q.put("job").unwrap();
 /// q.get().unwrap();
 /// q.task_done().unwrap();
@@ -71,9 +71,9 @@ pub type JoinableQueue<T> = Queue<T>;
 ///
 /// ```
 /// use std::sync::Arc;
-/// let ch = Arc::new(grove_sync::Channel::new());
+/// let ch = Arc::new(grove::Channel::new());
 /// let c = ch.clone();
-/// let putter = grove_core::spawn(move || c.put("hello"));
+/// let putter = grove::spawn(move || c.put("hello"));
 /// assert_eq!(ch.get(), Ok("hello"));
 /// putter.join().unwrap().unwrap(); // returned once the item was taken
 /// ```
@@ -96,10 +96,10 @@ pub type Channel<T> = GenericQueue<T, Handoff<T>>;
 ///
 /// ```
 /// use std::sync::Arc;
-/// let q = Arc::new(grove_sync::Queue::bounded(2));
+/// let q = Arc::new(grove::Queue::bounded(2));
 /// let producer = {
 ///     let q = q.clone();
-///     grove_core::spawn(move || {
+///     grove::spawn(move || {
 ///         for i in 0..10 {
 ///             q.put(i).unwrap(); // waits while 2 are queued
 ///         }
@@ -154,7 +154,7 @@ impl<T> GenericQueue<T, Fifo<T>> {
     /// An unbounded FIFO queue.
     ///
     /// ```
-    /// let q = grove_sync::Queue::<u8>::new();
+    /// let q = grove::Queue::<u8>::new();
     /// assert!(q.is_empty() && !q.is_full());
     /// ```
     pub fn new() -> Self {
@@ -165,7 +165,7 @@ impl<T> GenericQueue<T, Fifo<T>> {
     /// is full. (`bounded(0)` behaves as a [`Channel`].)
     ///
     /// ```
-    /// let q = grove_sync::Queue::bounded(1);
+    /// let q = grove::Queue::bounded(1);
     /// q.put('a').unwrap();
     /// assert!(q.is_full());
     /// ```
@@ -178,7 +178,7 @@ impl<T> GenericQueue<T, Lifo<T>> {
     /// An unbounded LIFO queue.
     ///
     /// ```
-    /// let q = grove_sync::LifoQueue::<u8>::new();
+    /// let q = grove::LifoQueue::<u8>::new();
     /// assert_eq!(q.capacity(), None);
     /// ```
     pub fn new() -> Self {
@@ -188,7 +188,7 @@ impl<T> GenericQueue<T, Lifo<T>> {
     /// A LIFO queue holding at most `capacity` items.
     ///
     /// ```
-    /// let q = grove_sync::LifoQueue::<u8>::bounded(3);
+    /// let q = grove::LifoQueue::<u8>::bounded(3);
     /// assert_eq!(q.capacity(), Some(3));
     /// ```
     pub fn bounded(capacity: usize) -> Self {
@@ -200,7 +200,7 @@ impl<T: Ord> GenericQueue<T, Priority<T>> {
     /// An unbounded priority queue.
     ///
     /// ```
-    /// let q = grove_sync::PriorityQueue::<u8>::new();
+    /// let q = grove::PriorityQueue::<u8>::new();
     /// assert!(q.is_empty());
     /// ```
     pub fn new() -> Self {
@@ -210,7 +210,7 @@ impl<T: Ord> GenericQueue<T, Priority<T>> {
     /// A priority queue holding at most `capacity` items.
     ///
     /// ```
-    /// let q = grove_sync::PriorityQueue::<u8>::bounded(2);
+    /// let q = grove::PriorityQueue::<u8>::bounded(2);
     /// assert_eq!(q.capacity(), Some(2));
     /// ```
     pub fn bounded(capacity: usize) -> Self {
@@ -222,8 +222,8 @@ impl<T> GenericQueue<T, Handoff<T>> {
     /// A rendezvous channel (capacity 0).
     ///
     /// ```
-    /// let ch = grove_sync::Channel::<u8>::new();
-    /// assert_eq!(ch.try_put(1), Err(grove_sync::PutError::Full(1))); // no getter waits
+    /// let ch = grove::Channel::<u8>::new();
+    /// assert_eq!(ch.try_put(1), Err(grove::PutError::Full(1))); // no getter waits
     /// ```
     pub fn new() -> Self {
         Self::with_store(Handoff::default(), Some(0))
@@ -272,7 +272,7 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// `capacity` items (`None`: unbounded).
     ///
     /// ```
-    /// use grove_sync::{GenericQueue, Lifo};
+    /// use grove::{GenericQueue, Lifo};
     /// let q = GenericQueue::with_store(Lifo::default(), Some(8));
     /// q.put(1u8).unwrap();
     /// assert_eq!(q.len(), 1);
@@ -287,7 +287,7 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// the queue is closed, giving the item back.
     ///
     /// ```
-    /// let q = grove_sync::Queue::new();
+    /// let q = grove::Queue::new();
     /// q.put("a").unwrap();
     /// assert_eq!(q.len(), 1);
     /// ```
@@ -298,9 +298,9 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// Adds `item` if there is room now (or, on a channel, a getter waits).
     ///
     /// ```
-    /// let q = grove_sync::Queue::bounded(1);
+    /// let q = grove::Queue::bounded(1);
     /// assert!(q.try_put(1).is_ok());
-    /// assert_eq!(q.try_put(2), Err(grove_sync::PutError::Full(2)));
+    /// assert_eq!(q.try_put(2), Err(grove::PutError::Full(2)));
     /// ```
     pub fn try_put(&self, item: T) -> Result<(), PutError<T>> {
         let waker = lock(&self.state).put_now(item).map_err(|r| match r {
@@ -315,10 +315,10 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let q = grove_sync::Queue::bounded(1);
+    /// let q = grove::Queue::bounded(1);
     /// q.put(1).unwrap();
     /// let e = q.put_timeout(2, Duration::from_millis(5)).unwrap_err();
-    /// assert_eq!(e, grove_sync::PutError::Timeout(2));
+    /// assert_eq!(e, grove::PutError::Timeout(2));
     /// ```
     pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
         self.put_until(item, deadline(timeout))
@@ -362,11 +362,11 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// Fails only once the queue is closed and drained.
     ///
     /// ```
-    /// let q = grove_sync::Queue::new();
+    /// let q = grove::Queue::new();
     /// q.put(5).unwrap();
     /// q.close();
     /// assert_eq!(q.get(), Ok(5)); // what is left is still delivered
-    /// assert_eq!(q.get(), Err(grove_sync::GetError::Closed));
+    /// assert_eq!(q.get(), Err(grove::GetError::Closed));
     /// ```
     pub fn get(&self) -> Result<T, GetError> {
         self.get_until(None)
@@ -375,8 +375,8 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// Takes the next item if there is one now.
     ///
     /// ```
-    /// let q = grove_sync::Queue::new();
-    /// assert_eq!(q.try_get(), Err(grove_sync::GetError::Empty));
+    /// let q = grove::Queue::new();
+    /// assert_eq!(q.try_get(), Err(grove::GetError::Empty));
     /// q.put(1).unwrap();
     /// assert_eq!(q.try_get(), Ok(1));
     /// ```
@@ -392,9 +392,9 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// Takes the next item, waiting at most `timeout`.
     ///
     /// ```
-    /// let q = grove_sync::Queue::<u8>::new();
+    /// let q = grove::Queue::<u8>::new();
     /// let r = q.get_timeout(std::time::Duration::from_millis(5));
-    /// assert_eq!(r, Err(grove_sync::GetError::Timeout));
+    /// assert_eq!(r, Err(grove::GetError::Timeout));
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
         self.get_until(deadline(timeout))
@@ -428,7 +428,7 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// queue is closed and drained.
     ///
     /// ```
-    /// let q = grove_sync::Queue::new();
+    /// let q = grove::Queue::new();
     /// q.put(1).unwrap();
     /// q.put(2).unwrap();
     /// q.close();
@@ -443,7 +443,7 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// left, then get [`GetError::Closed`]. Closing twice does nothing more.
     ///
     /// ```
-    /// let q = grove_sync::Queue::<u8>::new();
+    /// let q = grove::Queue::<u8>::new();
     /// q.close();
     /// assert!(q.is_closed());
     /// ```
@@ -457,7 +457,7 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// Whether [`close`](GenericQueue::close) was called.
     ///
     /// ```
-    /// assert!(!grove_sync::Queue::<u8>::new().is_closed());
+    /// assert!(!grove::Queue::<u8>::new().is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
         lock(&self.state).closed
@@ -467,7 +467,7 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// hand).
     ///
     /// ```
-    /// let q = grove_sync::Queue::new();
+    /// let q = grove::Queue::new();
     /// q.put(()).unwrap();
     /// assert_eq!(q.len(), 1);
     /// ```
@@ -478,7 +478,7 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// Whether no items are queued.
     ///
     /// ```
-    /// assert!(grove_sync::Queue::<u8>::new().is_empty());
+    /// assert!(grove::Queue::<u8>::new().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -488,7 +488,7 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// never for an unbounded queue).
     ///
     /// ```
-    /// let q = grove_sync::Queue::bounded(1);
+    /// let q = grove::Queue::bounded(1);
     /// q.put(1).unwrap();
     /// assert!(q.is_full());
     /// ```
@@ -499,7 +499,7 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// The capacity (`None`: unbounded).
     ///
     /// ```
-    /// assert_eq!(grove_sync::Channel::<u8>::new().capacity(), Some(0));
+    /// assert_eq!(grove::Channel::<u8>::new().capacity(), Some(0));
     /// ```
     pub fn capacity(&self) -> Option<usize> {
         lock(&self.state).cap
@@ -510,7 +510,7 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// more times than items were put.
     ///
     /// ```
-    /// let q = grove_sync::JoinableQueue::new();
+    /// let q = grove::JoinableQueue::new();
     /// q.put(1).unwrap();
     /// q.get().unwrap();
     /// assert!(q.task_done().is_ok());
@@ -527,7 +527,7 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// Items put and not yet marked done.
     ///
     /// ```
-    /// let q = grove_sync::JoinableQueue::new();
+    /// let q = grove::JoinableQueue::new();
     /// q.put(1).unwrap();
     /// assert_eq!(q.unfinished_tasks(), 1);
     /// ```
@@ -540,12 +540,12 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let q = Arc::new(grove_sync::JoinableQueue::new());
+    /// let q = Arc::new(grove::JoinableQueue::new());
     /// for i in 0..3 {
     ///     q.put(i).unwrap();
     /// }
     /// let w = q.clone();
-    /// grove_core::spawn(move || {
+    /// grove::spawn(move || {
     ///     while let Ok(_job) = w.try_get() {
     ///         w.task_done().unwrap();
     ///     }
@@ -561,7 +561,7 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
     /// every item is done.
     ///
     /// ```
-    /// let q = grove_sync::JoinableQueue::new();
+    /// let q = grove::JoinableQueue::new();
     /// q.put(1).unwrap();
     /// assert!(!q.join_timeout(std::time::Duration::from_millis(2)));
     /// ```
@@ -597,7 +597,7 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
 /// closed and drained.
 ///
 /// ```
-/// let q = grove_sync::Queue::new();
+/// let q = grove::Queue::new();
 /// q.put('x').unwrap();
 /// q.close();
 /// let mut it = q.iter();

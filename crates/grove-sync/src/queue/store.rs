@@ -12,7 +12,7 @@ use std::collections::{BinaryHeap, VecDeque};
 /// # Example
 ///
 /// ```
-/// use grove_sync::{Fifo, Store};
+/// use grove::{Fifo, Store};
 /// let mut s = Fifo::default();
 /// s.push(1);
 /// s.push(2);
@@ -25,7 +25,7 @@ pub trait Store<T> {
     /// snapshots name such waits `Channel::get` / `Channel::put`.
     ///
     /// ```
-    /// use grove_sync::{Fifo, Handoff, Store};
+    /// use grove::{Fifo, Handoff, Store};
     /// assert!(<Handoff<u8> as Store<u8>>::RENDEZVOUS);
     /// assert!(!<Fifo<u8> as Store<u8>>::RENDEZVOUS);
     /// ```
@@ -34,7 +34,7 @@ pub trait Store<T> {
     /// Adds an item.
     ///
     /// ```
-    /// use grove_sync::{Lifo, Store};
+    /// use grove::{Lifo, Store};
     /// let mut s = Lifo::default();
     /// s.push(1);
     /// assert_eq!(s.len(), 1);
@@ -44,7 +44,7 @@ pub trait Store<T> {
     /// Removes the next item to hand out.
     ///
     /// ```
-    /// use grove_sync::{Priority, Store};
+    /// use grove::{Priority, Store};
     /// let mut s = Priority::default();
     /// s.push(9);
     /// s.push(4);
@@ -55,7 +55,7 @@ pub trait Store<T> {
     /// Puts back an item just popped, so that it is the next one out again.
     ///
     /// ```
-    /// use grove_sync::{Fifo, Store};
+    /// use grove::{Fifo, Store};
     /// let mut s = Fifo::default();
     /// s.push('a');
     /// s.push('b');
@@ -68,7 +68,7 @@ pub trait Store<T> {
     /// How many items it holds.
     ///
     /// ```
-    /// use grove_sync::{Fifo, Store};
+    /// use grove::{Fifo, Store};
     /// assert_eq!(Fifo::<u8>::default().len(), 0);
     /// ```
     fn len(&self) -> usize;
@@ -76,7 +76,7 @@ pub trait Store<T> {
     /// Whether it holds none.
     ///
     /// ```
-    /// use grove_sync::{Handoff, Store};
+    /// use grove::{Handoff, Store};
     /// assert!(Handoff::<u8>::default().is_empty());
     /// ```
     fn is_empty(&self) -> bool {
@@ -87,7 +87,7 @@ pub trait Store<T> {
 /// First in, first out (gevent's `Queue`).
 ///
 /// ```
-/// use grove_sync::{Fifo, Store};
+/// use grove::{Fifo, Store};
 /// let mut s = Fifo::default();
 /// s.push('a');
 /// s.push('b');
@@ -99,7 +99,7 @@ pub struct Fifo<T>(VecDeque<T>);
 /// Last in, first out (gevent's `LifoQueue`).
 ///
 /// ```
-/// use grove_sync::{Lifo, Store};
+/// use grove::{Lifo, Store};
 /// let mut s = Lifo::default();
 /// s.push('a');
 /// s.push('b');
@@ -112,7 +112,7 @@ pub struct Lifo<T>(Vec<T>);
 /// items come out in no particular order.
 ///
 /// ```
-/// use grove_sync::{Priority, Store};
+/// use grove::{Priority, Store};
 /// let mut s = Priority::default();
 /// s.push(3);
 /// s.push(1);
@@ -126,7 +126,7 @@ pub struct Priority<T: Ord>(BinaryHeap<Reverse<T>>);
 /// moment, an item whose getter gave up as the item reached it.
 ///
 /// ```
-/// use grove_sync::{Handoff, Store};
+/// use grove::{Handoff, Store};
 /// let s = Handoff::<u8>::default();
 /// assert!(s.is_empty());
 /// ```
