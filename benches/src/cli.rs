@@ -55,8 +55,10 @@ pub const MEASURE: &str = "__measure";
 pub const USAGE: &str = "\
 usage: grove-bench [--workers N] [--only NAME[,NAME..]] [--quick] [--reps N] [--json PATH]
 
-Runs every workload on grove, tokio, may and std threads and prints a table
-(median, min-max, grove/peer ratio). Results also go to PATH as JSON
+Runs every workload on grove, tokio, may and std threads and prints a table:
+per row its unit and direction, each peer's median and min-max, how grove
+stands to that peer, and the best peer; a legend follows the table. Results
+also go to PATH as JSON
 (default: <target dir>/grove-bench/latest.json).
 
   --workers N   OS threads (hubs, workers) for the many-worker rows (default: CPUs)

@@ -76,6 +76,7 @@ impl Workload for FanoutCpu {
                     label: format!("speedup {} -> {}", one.key, many.key),
                     peer: p,
                     value: one.of(p)? / many.of(p)?,
+                    lower_is_better: false,
                 })
             })
             .collect()

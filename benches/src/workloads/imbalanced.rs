@@ -92,6 +92,7 @@ impl Workload for Imbalanced {
                     label: "one_spawner / spread".to_string(),
                     peer: p,
                     value: one.of(p)? / spread.of(p)?,
+                    lower_is_better: true,
                 })
             })
             .collect()

@@ -54,12 +54,6 @@ pub struct Driven {
 }
 
 impl Driven {
-    /// Nanoseconds of wall-clock time per round trip (the inverse of the
-    /// throughput: 1e9 / this is round trips per second).
-    pub fn ns_per_trip(&self) -> f64 {
-        self.took.as_nanos() as f64 / self.trips.max(1) as f64
-    }
-
     /// Round trips per second.
     pub fn per_second(&self) -> f64 {
         self.trips as f64 / self.took.as_secs_f64()

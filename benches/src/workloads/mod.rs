@@ -39,13 +39,14 @@ pub enum Unit {
     Millis,
     /// Resident bytes per idle green thread (task, coroutine) above the baseline.
     BytesPerThread,
-    /// Nanoseconds per message sent and answered (wall-clock over all
-    /// connections, where many run at once).
+    /// Nanoseconds per message sent and answered by two green threads.
     NsPerRoundTrip,
     /// Nanoseconds per operation (a semaphore cycle, a queued item).
     NsPerOp,
-    /// Wall-clock nanoseconds per HTTP request answered, over all connections.
-    NsPerRequest,
+    /// Round trips answered per second, over all connections.
+    RoundTripsPerSec,
+    /// HTTP requests answered per second, over all connections.
+    RequestsPerSec,
 }
 
 impl Unit {
@@ -58,7 +59,23 @@ impl Unit {
             Unit::BytesPerThread => "bytes/thread",
             Unit::NsPerRoundTrip => "ns/round trip",
             Unit::NsPerOp => "ns/op",
-            Unit::NsPerRequest => "ns/request",
+            Unit::RoundTripsPerSec => "round trips/s",
+            Unit::RequestsPerSec => "requests/s",
+        }
+    }
+
+    /// Whether a smaller number is the better one (times, bytes) or the
+    /// larger (throughput).
+    pub fn lower_is_better(self) -> bool {
+        !matches!(self, Unit::RoundTripsPerSec | Unit::RequestsPerSec)
+    }
+
+    /// `"lower is better"` or `"higher is better"`.
+    pub fn direction(self) -> &'static str {
+        if self.lower_is_better() {
+            "lower is better"
+        } else {
+            "higher is better"
         }
     }
 }
@@ -129,6 +146,8 @@ pub struct Derived {
     pub peer: Peer,
     /// The number.
     pub value: f64,
+    /// Whether a smaller value is the better one.
+    pub lower_is_better: bool,
 }
 
 /// A row's medians per peer, as the harness hands them to [`Workload::derived`].
@@ -275,7 +294,7 @@ mod tests {
                 let s = w.measure(row, &plan, &cfg(true));
                 let s = s.unwrap_or_else(|e| panic!("{name} on {peer}: {e}"));
                 assert!(s.value.is_finite() && s.value > 0.0);
-                assert!(s.note.ends_with("k/s"), "{}", s.note);
+                assert!(!row.unit.lower_is_better(), "throughput rows");
             }
         }
     }

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use super::load_client::{self, Driven, Load};
 use super::protocol::Protocol;
-use super::{Derived, PeerPlan, Row, RowMedians, Sample, Unit, Workload};
+use super::{PeerPlan, Row, Sample, Unit, Workload};
 use crate::config::Config;
 use crate::error::{task_err, BenchError};
 use crate::peers::{self, Peer};
@@ -40,8 +40,6 @@ pub struct Served {
     pub unit: Unit,
     /// Connections in a full run and in a quick one.
     pub connections: (usize, usize),
-    /// What one round trip is, in the derived throughput's label.
-    pub trip: &'static str,
 }
 
 impl Workload for Served {
@@ -83,18 +81,13 @@ impl Workload for Served {
         };
         measure(plan.peer, row.workers, self.protocol, &load)
     }
-
-    fn derived(&self, rows: &[RowMedians<'_>]) -> Vec<Derived> {
-        throughput(rows, self.trip)
-    }
 }
 
 /// How long a stopping server waits for its connections to end.
 const STOP_WAIT: Duration = Duration::from_secs(2);
 
 /// Runs `proto`'s server on `peer` with `workers` workers and drives it
-/// with `load`. The sample is nanoseconds per round trip; its note gives the
-/// throughput.
+/// with `load`. The sample is round trips answered per second.
 pub fn measure(
     peer: Peer,
     workers: usize,
@@ -107,10 +100,7 @@ pub fn measure(
         Peer::May => may(workers, proto, load)?,
         Peer::Std => std_threads(proto, load)?,
     };
-    Ok(Sample {
-        value: driven.ns_per_trip(),
-        note: format!("{:.0}k/s", driven.per_second() / 1e3),
-    })
+    Ok(Sample::plain(driven.per_second()))
 }
 
 fn grove(workers: usize, proto: Protocol, load: &Load) -> Result<Driven, BenchError> {
@@ -248,19 +238,4 @@ pub fn duration(cfg: &Config) -> Duration {
     } else {
         Duration::from_secs(3)
     }
-}
-
-/// Thousands per second from every peer's median, labelled `what`.
-pub fn throughput(rows: &[RowMedians<'_>], what: &str) -> Vec<Derived> {
-    let Some(row) = rows.first() else {
-        return Vec::new();
-    };
-    row.medians
-        .iter()
-        .map(|&(peer, ns)| Derived {
-            label: format!("thousand {what} per second"),
-            peer,
-            value: 1e6 / ns,
-        })
-        .collect()
 }

@@ -117,6 +117,7 @@ impl Workload for Settled {
                 label: "migrating / bound".to_string(),
                 peer: Peer::Grove,
                 value: m / b,
+                lower_is_better: true,
             }],
             _ => Vec::new(),
         }
