@@ -147,6 +147,7 @@ mod stack;
 mod switch;
 mod task;
 mod thread;
+mod timeout;
 mod timer;
 mod trace;
 mod wake;
@@ -204,6 +205,7 @@ pub use thread::{
     current, hub_index, park, park_timeout, park_with, sleep, yield_now, ParkTimeoutResult, Thread,
     ThreadId,
 };
+pub use timeout::{with_timeout, Expired, Timeout};
 pub use watch::{OutsideWork, StuckHub, DEFAULT_STUCK_AFTER};
 
 /// A [`Snapshot`] of the caller's runtime (the default runtime outside

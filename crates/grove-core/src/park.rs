@@ -410,8 +410,8 @@ impl ParkState {
         self.word.fetch_and(!KILLED, Ordering::AcqRel) & KILLED != 0
     }
 
-    /// Whether a kill request is pending (not yet delivered).
-    #[cfg(any(test, loom))]
+    /// Whether a kill request is pending (not yet delivered). A snapshot:
+    /// the owner may take it at any moment.
     pub fn kill_pending(&self) -> bool {
         self.word.load(Ordering::Acquire) & KILLED != 0
     }

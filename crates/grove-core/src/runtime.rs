@@ -426,7 +426,7 @@ impl Runtime {
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         for task in shared.registry.close() {
-            let n = task.state.kill();
+            let n = task.request_kill(None);
             crate::wake::wake(task, n);
         }
         let drained = shared.registry.wait_drained(deadline);

@@ -180,7 +180,14 @@ fn run_main(task: &Task) {
     // SAFETY: the running green thread is the only user of its `exec` while
     // the hub is switched away; this borrow ends before any switch.
     let main = unsafe { task.exec() }.main.take();
-    let cancel = task.state.take_kill().then_some(Error::Killed);
+    let cancel = task.state.take_kill().then(|| {
+        let payload = task.take_thrown();
+        if payload.is::<crate::error::GreenletExit>() {
+            Error::Killed
+        } else {
+            Error::Panicked(payload)
+        }
+    });
     if let Some(main) = main {
         // `main` catches every panic of the user's code and of dropping it.
         crate::trace::end(task, main(cancel));

@@ -35,7 +35,8 @@
 //!   machine guarantees there is exactly one such hub at a time, and its
 //!   `AcqRel` transitions carry `exec` from one owner to the next. For a
 //!   started bound green thread that hub is always its home.
-//! * `locals` (green-thread-local values) belongs to the running green thread.
+//! * `locals` (green-thread-local values) and `timeouts` (its active
+//!   `Timeout`s, `timeout.rs`) belong to the running green thread.
 //! * `waiting` is written by the green thread only, at its blocking points,
 //!   and read whole by anyone (`record.rs`).
 //! * `unwinding` is written and read by the running green thread only (it is
@@ -44,15 +45,16 @@
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use context::Context;
 
 use crate::error::Error;
-use crate::park::ParkState;
+use crate::park::{Notify, ParkState};
 use crate::reason::WaitRecord;
 use crate::runtime::Shared;
 use crate::stack::Stack;
+use crate::timeout::Active;
 
 /// The closure a task runs: `None` to run the user's function, `Some(err)` to
 /// complete without running it (killed or unable to start).
@@ -112,6 +114,19 @@ pub(crate) struct Task {
     pub(crate) slot: AtomicUsize,
     exec: UnsafeCell<Exec>,
     locals: UnsafeCell<Vec<(usize, Box<dyn Any + Send>)>>,
+    timeouts: UnsafeCell<Vec<Active>>,
+    /// What the pending kill delivers (`Greenlet::throw`), set before the
+    /// park word's `KILLED` bit and taken by the green thread when it
+    /// acts on that bit.
+    thrown: Mutex<Thrown>,
+}
+
+/// What a pending kill unwinds its green thread with.
+enum Thrown {
+    /// `GreenletExit` (also when a kill came without going through here).
+    Exit,
+    /// A value of the killer's choosing; a later kill replaces it.
+    Value(Box<dyn Any + Send>),
 }
 
 // SAFETY: the UnsafeCell fields follow the ownership rules in the module
@@ -154,6 +169,8 @@ impl Task {
                 main: Some(main),
             }),
             locals: UnsafeCell::new(Vec::new()),
+            timeouts: UnsafeCell::new(Vec::new()),
+            thrown: Mutex::new(Thrown::Exit),
         }
     }
 
@@ -219,5 +236,48 @@ impl Task {
     pub(crate) unsafe fn locals(&self) -> &mut Vec<(usize, Box<dyn Any + Send>)> {
         // SAFETY: exclusivity is the caller's contract.
         unsafe { &mut *self.locals.get() }
+    }
+
+    /// The running green thread's active timeouts (`timeout.rs`).
+    ///
+    /// # Safety
+    /// Only the running green thread itself may call this, and it must not
+    /// hold another reference from `timeouts` at the same time.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn timeouts(&self) -> &mut Vec<Active> {
+        // SAFETY: exclusivity is the caller's contract.
+        unsafe { &mut *self.timeouts.get() }
+    }
+
+    /// Asks the green thread to unwind at its next blocking point, with
+    /// `value` as the payload (`None`: `GreenletExit`). A kill replaces a
+    /// pending value; a value does not replace a pending kill or value (it
+    /// is dropped, outside the lock). Returns what the caller must do with
+    /// the park word's answer.
+    pub(crate) fn request_kill(&self, value: Option<Box<dyn Any + Send>>) -> Notify {
+        let dropped = {
+            let mut t = self.thrown.lock().unwrap_or_else(|p| p.into_inner());
+            match value {
+                None => Some(std::mem::replace(&mut *t, Thrown::Exit)),
+                Some(v) if self.state.kill_pending() => Some(Thrown::Value(v)),
+                Some(v) => Some(std::mem::replace(&mut *t, Thrown::Value(v))),
+            }
+        };
+        let n = self.state.kill();
+        drop(dropped);
+        n
+    }
+
+    /// The payload of the kill being delivered now: the thrown value, if
+    /// one was pending, else `GreenletExit`.
+    pub(crate) fn take_thrown(&self) -> Box<dyn Any + Send> {
+        let t = {
+            let mut t = self.thrown.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::replace(&mut *t, Thrown::Exit)
+        };
+        match t {
+            Thrown::Exit => Box::new(crate::error::GreenletExit),
+            Thrown::Value(v) => v,
+        }
     }
 }

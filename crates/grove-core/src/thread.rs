@@ -383,7 +383,31 @@ pub fn hub_index() -> Option<usize> {
 
 /// Blocks the caller until `deadline` (if any) or a wake, through the park
 /// state machine. The single place where every kind of park happens.
+///
+/// An active [`Timeout`](crate::Timeout) of the caller caps the deadline;
+/// when the park ends at that cap, this unwinds with its `Expired`
+/// (`timeout.rs`). A park the cap ended without raising (the timeout was
+/// cancelled meanwhile) reports a spurious wake.
 pub(crate) fn block(mode: Mode, deadline: Option<Instant>, reason: WaitReason) -> Wake {
+    let capped = match (crate::timeout::limit(), deadline) {
+        (Some(cap), Some(d)) if cap < d => Some(cap),
+        (Some(cap), None) => Some(cap),
+        _ => None,
+    };
+    if capped.is_none() {
+        return block_uncapped(mode, deadline, reason);
+    }
+    crate::timeout::raise_due();
+    match block_uncapped(mode, capped, reason) {
+        Wake::TimedOut => {
+            crate::timeout::raise_due();
+            Wake::Unparked
+        }
+        w => w,
+    }
+}
+
+fn block_uncapped(mode: Mode, deadline: Option<Instant>, reason: WaitReason) -> Wake {
     match current_task() {
         Some(task) => block_green(task, mode, deadline, reason),
         None => {
@@ -483,9 +507,13 @@ fn block_in_place(
     }
 }
 
-/// Unwinds the calling green thread with [`GreenletExit`].
+/// Unwinds the calling green thread with the pending kill's payload:
+/// [`GreenletExit`], or the value given to `Greenlet::throw`.
 pub(crate) fn raise_kill() -> ! {
-    std::panic::resume_unwind(Box::new(GreenletExit))
+    match current_task() {
+        Some(task) => std::panic::resume_unwind(task.take_thrown()),
+        None => std::panic::resume_unwind(Box::new(GreenletExit)),
+    }
 }
 
 /// Blocks the calling green thread (or OS thread) until its token is
@@ -611,11 +639,17 @@ pub fn sleep(dur: Duration) {
 pub fn yield_now() {
     match current_task() {
         Some(task) => {
-            if !enter_block(task) && task.state.take_kill() {
-                raise_kill();
+            if !enter_block(task) {
+                if task.state.take_kill() {
+                    raise_kill();
+                }
+                crate::timeout::raise_due_in(task);
             }
             switch_out(YIELD);
         }
-        None => std::thread::yield_now(),
+        None => {
+            crate::timeout::raise_due();
+            std::thread::yield_now()
+        }
     }
 }
