@@ -10,6 +10,12 @@
 //! - `sleep_1us`: `grove::sleep` of 1 µs: a timer inserted in the hub's heap,
 //!   the hub idling until it is due, the timer firing and the green thread
 //!   resuming.
+//! - `block_on_poll`: one poll of a future run by `grove::block_on` in a
+//!   green thread, which wakes itself and returns `Pending`: the poll (inside
+//!   the background tokio runtime's context, the `tokio` feature being on),
+//!   the wake (an unpark that leaves a token) and the park that consumes it;
+//! - `await_greenlet`: a tokio current-thread runtime spawns a green thread
+//!   and awaits its `Greenlet` (compare with `spawn_join`).
 //!
 //! Each runs on one runtime with two hubs and times itself inside the runtime
 //! (`iter_custom`), so OS-thread wakeups of the benchmark's own caller are not
@@ -156,6 +162,48 @@ fn sleep_1us(c: &mut Criterion) {
     rt.shutdown();
 }
 
+fn block_on_poll(c: &mut Criterion) {
+    let rt = runtime();
+    c.bench_function("block_on_poll", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(move || {
+                let mut left = iters;
+                let t = Instant::now();
+                grove::block_on(std::future::poll_fn(|cx| {
+                    if left == 0 {
+                        return std::task::Poll::Ready(());
+                    }
+                    left -= 1;
+                    cx.waker().wake_by_ref();
+                    std::task::Poll::Pending
+                }));
+                t.elapsed()
+            })
+        })
+    });
+    rt.shutdown();
+}
+
+fn await_greenlet(c: &mut Criterion) {
+    let rt = runtime();
+    let h = rt.handle().clone();
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime");
+    c.bench_function("await_greenlet", |b| {
+        b.iter_custom(|iters| {
+            tokio_rt.block_on(async {
+                let t = Instant::now();
+                for i in 0..iters {
+                    black_box(h.spawn(move || i).await.expect("joined"));
+                }
+                t.elapsed()
+            })
+        })
+    });
+    rt.shutdown();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -168,5 +216,7 @@ fn main() {
     yield_round_trip(&mut c);
     park_unpark_cross_hub(&mut c);
     sleep_1us(&mut c);
+    block_on_poll(&mut c);
+    await_greenlet(&mut c);
     c.final_summary();
 }

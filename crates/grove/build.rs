@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 
 const CRATES: [&str; 3] = ["grove-core", "grove-sync", "grove-io"];
 
+/// Files whose items exist only with a feature of `grove`: their examples
+/// are compiled only with it.
+const GATED: [(&str, &str); 1] = [("grove-io/src/tokio_bridge.rs", "tokio")];
+
 /// Fence labels of blocks that are not Rust, which rustdoc does not run.
 const NOT_RUST: [&str; 8] = [
     "text", "console", "sh", "bash", "toml", "json", "md", "plain",
@@ -96,6 +100,9 @@ fn emit(name: &str, line: usize, label: &str, code: &str, generated: &mut String
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
+    if let Some((_, feature)) = GATED.iter().find(|(file, _)| *file == name) {
+        let _ = writeln!(generated, "#[cfg(feature = \"{feature}\")]");
+    }
     let _ = write!(
         generated,
         "#[doc = r####\"From {name}, line {line}:\n\n```{label}\n{code}```\n\"####]\npub struct {ident};\n\n"

@@ -56,10 +56,14 @@ mod net;
 mod reactor;
 mod server;
 mod source;
+#[cfg(feature = "tokio")]
+mod tokio_bridge;
 mod wait;
 
 pub use blocking::{blocking, IDLE_TIMEOUT, MAX_THREADS};
 pub use net::{lookup_host, TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
 pub use reactor::{in_reactor_hub, install, reactors, Reactor};
 pub use server::{DatagramServer, ServerError, StreamServer};
+#[cfg(feature = "tokio")]
+pub use tokio_bridge::tokio_handle;
 pub use wait::{wait_readable, wait_writable};

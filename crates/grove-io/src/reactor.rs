@@ -316,6 +316,8 @@ static INSTALL_AT_LOAD: extern "C" fn() = install_at_load;
 #[cfg(target_os = "linux")]
 extern "C" fn install_at_load() {
     install();
+    #[cfg(feature = "tokio")]
+    crate::tokio_bridge::install();
 }
 
 /// Whether the calling thread is a hub that idles in a grove-io reactor

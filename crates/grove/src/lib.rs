@@ -112,6 +112,7 @@
 //! | a `std::sync::Mutex` (or `RwLock`) guard held across a blocking point: another green thread of the hub that wants it blocks the OS thread, and the holder never runs again to release it | hold std locks only around work that cannot block, or use [`Lock`] / [`RLock`], which park green threads |
 //! | `std::sync::mpsc`, `Condvar`, `Barrier` waits | [`Queue`], [`Channel`], [`Event`], [`Semaphore`] |
 //! | a long CPU loop | [`yield_now`] every so often, or [`blocking`] for the whole computation |
+//! | an async client driven by `futures::executor::block_on` or tokio's `Runtime::block_on` | [`block_on`]: parks only the green thread; with the `tokio` feature, tokio's reactor and timers work inside it (docs/async-interop.md) |
 //!
 //! State bound to an OS thread stays sound (a started green thread never
 //! changes OS thread), but it is shared: other green threads of the same hub
@@ -121,6 +122,8 @@
 #![warn(missing_docs)]
 
 pub use grove_core::*;
+#[cfg(feature = "tokio")]
+pub use grove_io::tokio_handle;
 pub use grove_io::{
     blocking, fs, in_reactor_hub, install, lookup_host, reactors, wait_readable, wait_writable,
     DatagramServer, Reactor, ServerError, StreamServer, TcpListener, TcpStream, UdpSocket,

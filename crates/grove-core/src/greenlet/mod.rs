@@ -21,9 +21,10 @@ mod target;
 
 pub use all::joinall;
 pub use gref::GreenletRef;
+pub(crate) use target::Waiter;
 use target::{Finish, Target};
 
-pub(crate) type Packet<T> = Completion<Result<T, Error>, Thread>;
+pub(crate) type Packet<T> = Completion<Result<T, Error>, Waiter>;
 
 /// A handle to a green thread: join it, wait for it, kill it, link to it.
 ///
@@ -196,6 +197,16 @@ impl<T: Send + 'static> Greenlet<T> {
 }
 
 impl<T> Greenlet<T> {
+    /// Queues `w` to be woken when it finishes; `None` if it has.
+    pub(crate) fn add_waiter(&self, w: Waiter) -> Option<crate::wait::Ticket> {
+        self.target.done.add_waiter(w)
+    }
+
+    /// Takes a waiter queued by [`add_waiter`](Self::add_waiter) off the line.
+    pub(crate) fn remove_waiter(&self, ticket: crate::wait::Ticket) {
+        self.target.done.remove_waiter(ticket)
+    }
+
     /// The green thread's id.
     ///
     /// ```

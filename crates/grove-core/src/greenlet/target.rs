@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::Instant;
 
 use crate::completion::{Completion, Unpark};
@@ -15,16 +16,27 @@ use crate::wait::Ticket;
 
 use super::Packet;
 
-impl Unpark for Thread {
+/// Who waits for a green thread to finish: a thread of control (parked in
+/// `wait`/`join`), or an async task (`Join`, `wait_any`), woken by its
+/// `Waker`.
+pub(crate) enum Waiter {
+    Thread(Thread),
+    Task(Waker),
+}
+
+impl Unpark for Waiter {
     fn unpark(&self) {
-        Thread::unpark(self)
+        match self {
+            Waiter::Thread(t) => t.unpark(),
+            Waiter::Task(w) => w.wake_by_ref(),
+        }
     }
 }
 
 /// What waiting needs of a completion, whatever the green thread returns.
 pub(crate) trait Finish: Send + Sync {
     fn is_finished(&self) -> bool;
-    fn add_waiter(&self, w: Thread) -> Option<Ticket>;
+    fn add_waiter(&self, w: Waiter) -> Option<Ticket>;
     fn remove_waiter(&self, ticket: Ticket);
 }
 
@@ -32,7 +44,7 @@ impl<T: Send> Finish for Packet<T> {
     fn is_finished(&self) -> bool {
         Completion::is_finished(self)
     }
-    fn add_waiter(&self, w: Thread) -> Option<Ticket> {
+    fn add_waiter(&self, w: Waiter) -> Option<Ticket> {
         Completion::add_waiter(self, w)
     }
     fn remove_waiter(&self, ticket: Ticket) {
@@ -98,7 +110,10 @@ impl Target {
         let watch = &self.task.shared.watch;
         let outside = deadlocks && current_task().is_none();
         let epoch = if outside { watch.epoch() } else { 0 };
-        let Some(ticket) = self.done.add_waiter(thread::current_waker()) else {
+        let Some(ticket) = self
+            .done
+            .add_waiter(Waiter::Thread(thread::current_waker()))
+        else {
             return Ok(true);
         };
         if outside {
