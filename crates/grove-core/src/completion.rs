@@ -13,6 +13,7 @@
 //! |---|---|---|
 //! | `complete(v)` | the finisher, once | write the outcome; `Running -> Linking`; run links (outside the lock, until none are left); `-> Finished`; set `finished` (Release); take and unpark every waiter |
 //! | `link(f)` | anyone | before `Finished`: queue `f` for the finisher; after: run `f` now |
+//! | `unlink(id)` | anyone | take a queued link off the queue, if the finisher has not taken it yet |
 //! | `add_waiter(w)` | a waiter | before `Finished`: queue `w` (grove's one wait list, `wait.rs`) and return its ticket; after: return `None` |
 //! | `remove_waiter(ticket)` | a waiter whose wait ended | take itself off the list |
 //! | `take()` | the one owner, after `Finished` | move the outcome out |
@@ -52,7 +53,9 @@ enum Stage {
 
 struct Inner<T, W> {
     stage: Stage,
-    links: Vec<Link<T>>,
+    /// Queued links, with the id `link` returned for each.
+    links: Vec<(u64, Link<T>)>,
+    next_link: u64,
     /// Handed `()` at `Finished`: a notification, to every waiter at once.
     waiters: WaitList<(), (), W>,
 }
@@ -92,6 +95,7 @@ impl<T, W: Unpark> Completion<T, W> {
             inner: Mutex::new(Inner {
                 stage: Stage::Running,
                 links: Vec::new(),
+                next_link: 0,
                 waiters: WaitList::new(),
             }),
             finished: AtomicBool::new(false),
@@ -112,7 +116,7 @@ impl<T, W: Unpark> Completion<T, W> {
                 break;
             }
             drop(g);
-            for f in links {
+            for (_, f) in links {
                 self.read(|v| {
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(v)));
                 });
@@ -128,18 +132,33 @@ impl<T, W: Unpark> Completion<T, W> {
         }
     }
 
-    /// Runs `f` with the outcome once there is one: queued for the finisher,
-    /// or now if it has finished. A panicking link is contained either way.
-    pub fn link(&self, f: Link<T>) {
+    /// Runs `f` with the outcome once there is one: queued for the finisher
+    /// (returning its id, for [`unlink`](Self::unlink)), or now if it has
+    /// finished (returning `None`). A panicking link is contained either way.
+    pub fn link(&self, f: Link<T>) -> Option<u64> {
         let mut g = lock(&self.inner);
         if g.stage != Stage::Finished {
-            g.links.push(f);
-            return;
+            let id = g.next_link;
+            g.next_link += 1;
+            g.links.push((id, f));
+            return Some(id);
         }
         drop(g);
         self.read(|v| {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(v)));
         });
+        None
+    }
+
+    /// Takes the link `id` off the queue if it has not run yet; returns
+    /// whether it was there. The callback is dropped outside the lock.
+    pub fn unlink(&self, id: u64) -> bool {
+        let removed = {
+            let mut g = lock(&self.inner);
+            let at = g.links.iter().position(|(i, _)| *i == id);
+            at.map(|at| g.links.remove(at))
+        };
+        removed.is_some()
     }
 
     /// Whether the outcome is in and every link has run.
@@ -177,6 +196,19 @@ impl<T, W: Unpark> Completion<T, W> {
         } else {
             None
         }
+    }
+
+    /// The outcome, if it has finished, borrowed for as long as `self`.
+    /// Sound because the outcome is written once before `finished`, and
+    /// only [`take`](Self::take) moves it, whose caller promises that no
+    /// other party can read it (so no borrow from here is alive).
+    pub fn get(&self) -> Option<&T> {
+        if !self.is_finished() {
+            return None;
+        }
+        // SAFETY: finished, so the single write happened before (Acquire on
+        // `finished`); `take`'s contract excludes overlapping borrows.
+        self.outcome.with(|p| unsafe { (*p).as_ref() })
     }
 
     /// Moves the outcome out, if it has finished.

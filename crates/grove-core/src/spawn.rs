@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use crate::completion::Completion;
 use crate::error::{Error, GreenletExit};
 use crate::greenlet::{Greenlet, Packet};
-use crate::park::{Begin, Commit, How, Mode};
 use crate::runtime::{Handle, Shared};
 use crate::stack::{self, SpawnError};
 use crate::task::{Placement, Task};
@@ -213,6 +212,49 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        self.build(handle, f, false)
+    }
+
+    /// Creates the green thread on the caller's runtime (or the default
+    /// runtime) without starting it (gevent's `Greenlet(run)`): it waits,
+    /// holding no stack, until [`Greenlet::start`] or
+    /// [`Greenlet::start_later`]. A kill (or the runtime's shutdown) ends
+    /// it without running it. [`Builder::delay`] does not apply.
+    ///
+    /// ```
+    /// let g = grove::Builder::new().name("later").create(|| 1).unwrap();
+    /// g.start();
+    /// assert_eq!(g.join().unwrap(), 1);
+    /// ```
+    pub fn create<F, T>(self, f: F) -> Result<Greenlet<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.build(&Handle::current(), f, true)
+    }
+
+    /// [`Builder::create`] on the runtime of `handle`.
+    ///
+    /// ```
+    /// let rt = grove::Runtime::new().unwrap();
+    /// let g = grove::Builder::new().create_on(rt.handle(), || 2).unwrap();
+    /// g.start();
+    /// assert_eq!(g.join().unwrap(), 2);
+    /// ```
+    pub fn create_on<F, T>(self, handle: &Handle, f: F) -> Result<Greenlet<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.build(handle, f, true)
+    }
+
+    fn build<F, T>(self, handle: &Handle, f: F, held: bool) -> Result<Greenlet<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
         let shared = &handle.shared;
         let stack_size = match self.stack_size {
             Some(s) => stack::validate_size(s)?,
@@ -267,6 +309,12 @@ impl Builder {
         shared.registry.insert(&task)?;
         crate::trace::spawn(&task);
         crate::thread::join_outside(shared);
+        if held {
+            let gen = crate::greenlet::hold(&task);
+            let g = Greenlet::new(task, packet);
+            g.set_held(gen);
+            return Ok(g);
+        }
         match start_at {
             Some(at) if at > Instant::now() => delay_start(shared, task.clone(), at),
             _ => crate::wake::push_new(shared, task.clone()),
@@ -281,16 +329,8 @@ impl Builder {
 /// until the park is committed (nobody else has it yet but the registry,
 /// whose shutdown may kill it at any point, which the word handles).
 fn delay_start(shared: &Arc<Shared>, task: Arc<Task>, at: Instant) {
-    match task.state.begin(Mode::Sleep, How::Switch) {
-        Begin::Parking(gen) => match task.state.commit() {
-            Commit::Parked => shared.add_shared_timer(at, task, gen),
-            Commit::Resume => crate::wake::push_new(shared, task),
-        },
-        Begin::Ready(_) => {
-            // Killed already: put the kill back for its start to see.
-            let _ = task.state.kill();
-            crate::wake::push_new(shared, task);
-        }
+    if let Some(gen) = crate::greenlet::hold(&task) {
+        shared.add_shared_timer(at, task, gen);
     }
 }
 

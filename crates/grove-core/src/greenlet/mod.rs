@@ -6,6 +6,7 @@
 //! waiting and killing are implemented once, in [`Target`], for both handles.
 
 use std::fmt;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,10 +18,14 @@ use crate::thread::{Thread, ThreadId};
 mod all;
 mod gref;
 mod kill;
+mod outcome;
+mod start;
 mod target;
 
-pub use all::joinall;
+pub use all::{joinall, killall, try_joinall};
 pub use gref::GreenletRef;
+pub use outcome::LinkId;
+pub(crate) use start::hold;
 pub(crate) use target::Waiter;
 use target::{Finish, Target};
 
@@ -39,6 +44,10 @@ pub(crate) type Packet<T> = Completion<Result<T, Error>, Waiter>;
 pub struct Greenlet<T> {
     target: Target,
     packet: Arc<Packet<T>>,
+    /// For a green thread created but not started (`Builder::create`): the
+    /// generation of the park it waits in, plus one; 0 once started (or if
+    /// it never waited). See `start.rs`.
+    held: AtomicUsize,
 }
 
 // SAFETY: shared `&Greenlet` access can read the outcome from several threads
@@ -64,6 +73,7 @@ impl<T: Send + 'static> Greenlet<T> {
         Greenlet {
             target: Target { task, done },
             packet,
+            held: AtomicUsize::new(0),
         }
     }
 
@@ -154,6 +164,8 @@ impl<T: Send + 'static> Greenlet<T> {
     /// were added, before joiners wake; if it has finished already, `f` runs
     /// now, on the caller. A panic in a callback is contained either way: it
     /// never reaches the green thread's joiners nor the caller of `link`.
+    /// Returns the callback's id while it is queued, for
+    /// [`unlink`](Greenlet::unlink); `None` if it ran now.
     ///
     /// ```
     /// use std::sync::mpsc;
@@ -162,11 +174,11 @@ impl<T: Send + 'static> Greenlet<T> {
     /// g.link(move |r| tx.send(*r.as_ref().unwrap()).unwrap());
     /// assert_eq!(rx.recv().unwrap(), 3);
     /// ```
-    pub fn link<F>(&self, f: F)
+    pub fn link<F>(&self, f: F) -> Option<LinkId>
     where
         F: FnOnce(&Result<T, Error>) + Send + 'static,
     {
-        self.packet.link(Box::new(f));
+        self.packet.link(Box::new(f)).map(LinkId)
     }
 
     /// A type-erased, cloneable reference for waiting and killing.
@@ -193,6 +205,12 @@ impl<T: Send + 'static> Greenlet<T> {
     /// ```
     pub fn is_successful(&self) -> bool {
         self.packet.inspect(Result::is_ok).unwrap_or(false)
+    }
+
+    /// Whether it has finished without a value (killed, panicked, or never
+    /// started).
+    pub(crate) fn is_failed(&self) -> bool {
+        self.packet.inspect(Result::is_err).unwrap_or(false)
     }
 }
 
