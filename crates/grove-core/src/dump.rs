@@ -39,9 +39,27 @@ pub fn snapshot_all() -> Vec<Snapshot> {
         .collect()
 }
 
-/// Signal numbers to pass to [`dump_on_signal`], so that no other crate is
-/// needed for them.
+/// Signal numbers to pass to [`dump_on_signal`] and to grove's `Signals`,
+/// so that no other crate is needed for them.
 pub mod signals {
+    /// `SIGINT` (Ctrl-C in a terminal).
+    ///
+    /// ```
+    /// assert_eq!(grove::signals::SIGINT, 2);
+    /// ```
+    pub const SIGINT: i32 = libc::SIGINT;
+    /// `SIGTERM`, what service managers send to stop a process.
+    ///
+    /// ```
+    /// assert_eq!(grove::signals::SIGTERM, 15);
+    /// ```
+    pub const SIGTERM: i32 = libc::SIGTERM;
+    /// `SIGHUP`, often used to ask a server to reload.
+    ///
+    /// ```
+    /// assert_eq!(grove::signals::SIGHUP, 1);
+    /// ```
+    pub const SIGHUP: i32 = libc::SIGHUP;
     /// `SIGQUIT` (Ctrl-\ in a terminal), what Go and the JVM dump on.
     ///
     /// ```

@@ -55,6 +55,7 @@ pub mod fs;
 mod net;
 mod reactor;
 mod server;
+mod signal;
 mod source;
 #[cfg(feature = "tokio")]
 mod tokio_bridge;
@@ -64,6 +65,7 @@ pub use blocking::{blocking, IDLE_TIMEOUT, MAX_THREADS};
 pub use net::{lookup_host, TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
 pub use reactor::{in_reactor_hub, install, reactors, Reactor};
 pub use server::{DatagramServer, ServerError, StreamServer};
+pub use signal::{signal_handler, SignalHandler, Signals};
 #[cfg(feature = "tokio")]
 pub use tokio_bridge::tokio_handle;
 pub use wait::{wait_readable, wait_writable};
