@@ -111,3 +111,19 @@ pub fn loopback_listener(backlog: i32) -> socket2::Socket {
     socket.listen(backlog).expect("listen");
     socket
 }
+
+/// A green thread that counts 2 ms sleeps on `handle`'s runtime until
+/// `stop`: spawned beside a green thread under test on a one-hub runtime,
+/// it only counts while that one parks instead of blocking the hub.
+pub fn ticker(
+    handle: &grove::Handle,
+    ticks: Arc<std::sync::atomic::AtomicUsize>,
+    stop: Arc<AtomicBool>,
+) -> grove::Greenlet<()> {
+    handle.spawn(move || {
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            grove::sleep(std::time::Duration::from_millis(2));
+            ticks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    })
+}

@@ -26,14 +26,8 @@ fn a_green_thread_waits_for_a_signal_without_blocking_its_hub() {
     let signals = grove::Signals::new(&[SIGUSR1, SIGUSR2]).unwrap();
     let ticks = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let (t, s) = (ticks.clone(), stop.clone());
     // Same hub as the waiter: it only ticks if the waiter parks.
-    let ticker = rt.handle().spawn(move || {
-        while !s.load(Ordering::SeqCst) {
-            grove::sleep(Duration::from_millis(2));
-            t.fetch_add(1, Ordering::SeqCst);
-        }
-    });
+    let ticker = grove_tests::ticker(rt.handle(), ticks.clone(), stop.clone());
     let waiter = rt.handle().spawn(move || {
         let first = signals.wait().unwrap();
         let none = signals.wait_timeout(Duration::from_millis(5)).unwrap();

@@ -53,6 +53,7 @@
 mod blocking;
 pub mod fs;
 mod net;
+pub mod process;
 mod reactor;
 mod server;
 mod signal;

@@ -147,12 +147,8 @@ impl Signals {
             if let Some(s) = self.try_wait() {
                 return Ok(Some(s));
             }
-            let left = match deadline {
-                None => None,
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => Some(left),
-                    _ => return Ok(None),
-                },
+            let Some(left) = crate::wait::time_left(deadline) else {
+                return Ok(None);
             };
             match crate::wait::wait_readable(&self.pipe, left) {
                 Ok(()) => {}

@@ -49,3 +49,15 @@ fn wait(fd: impl AsFd, dir: Direction, timeout: Option<Duration>) -> io::Result<
     let source = Source::new(fd.as_raw_fd());
     source.wait(dir, timeout.and_then(|t| Instant::now().checked_add(t)))
 }
+
+/// What is left of a wait that ends at `deadline`: `Some(None)` without a
+/// deadline, `Some(Some(left))` before it, `None` once it has passed.
+pub(crate) fn time_left(deadline: Option<Instant>) -> Option<Option<Duration>> {
+    match deadline {
+        None => Some(None),
+        Some(d) => match d.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => Some(Some(left)),
+            _ => None,
+        },
+    }
+}

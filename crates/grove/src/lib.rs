@@ -125,9 +125,10 @@ pub use grove_core::*;
 #[cfg(feature = "tokio")]
 pub use grove_io::tokio_handle;
 pub use grove_io::{
-    blocking, fs, in_reactor_hub, install, lookup_host, reactors, signal_handler, wait_readable,
-    wait_writable, DatagramServer, Reactor, ServerError, SignalHandler, Signals, StreamServer,
-    TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream, IDLE_TIMEOUT, MAX_THREADS,
+    blocking, fs, in_reactor_hub, install, lookup_host, process, reactors, signal_handler,
+    wait_readable, wait_writable, DatagramServer, Reactor, ServerError, SignalHandler, Signals,
+    StreamServer, TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream, IDLE_TIMEOUT,
+    MAX_THREADS,
 };
 pub use grove_sync::{
     AlreadySet, AsyncResult, BoundedSemaphore, Channel, Event, Fifo, GenericQueue, GetError, Group,
