@@ -29,6 +29,10 @@ mod kv_server;
 #[path = "../../crates/grove/examples/download.rs"]
 mod download;
 
+#[allow(dead_code)]
+#[path = "../../crates/grove/examples/async_backend.rs"]
+mod async_backend;
+
 fn client(addr: std::net::SocketAddr) -> TcpStream {
     let c = TcpStream::connect(addr).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -276,4 +280,60 @@ fn stuck_hub_example_reports_each_mistake_once() {
     if cfg!(target_os = "linux") {
         assert_eq!(reports[1].syscall.as_deref(), Some("clock_nanosleep"));
     }
+}
+
+#[test]
+fn async_backend_example_serves_under_load_through_both_halves_of_the_bridge() {
+    let backend = async_backend::start_backend().unwrap();
+    let server = async_backend::server("127.0.0.1:0", backend).unwrap();
+    server.start().unwrap();
+    let addr = server.local_addr().unwrap();
+    // Hostile first: garbage, and a client that never reads its answers.
+    let mut garbage = client(addr);
+    garbage.write_all(b"\x00\x01 not http\r\n\r\n").unwrap();
+    let mut rest = Vec::new();
+    let _ = garbage.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "garbage got an answer");
+    let mut never_reads = client(addr);
+    for _ in 0..200 {
+        let _ = never_reads.write_all(b"GET /square/3 HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    // 16 keep-alive clients, 100 requests each, every answer checked.
+    let clients: Vec<_> = (0..16u64)
+        .map(|c| {
+            std::thread::spawn(move || {
+                let mut s = client(addr);
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                for i in 0..100u64 {
+                    let n = c * 1000 + i;
+                    write!(s, "GET /square/{n} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+                    let mut len = 0;
+                    loop {
+                        let mut line = String::new();
+                        r.read_line(&mut line).unwrap();
+                        if let Some(v) = line.strip_prefix("Content-Length: ") {
+                            len = v.trim().parse().unwrap();
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0u8; len];
+                    r.read_exact(&mut body).unwrap();
+                    assert_eq!(String::from_utf8(body).unwrap(), format!("{}\n", n * n));
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    let mut bad = client(addr);
+    bad.write_all(b"GET /square/x HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    bad.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+    drop(never_reads);
+    assert!(server.stop(Duration::from_secs(10)));
 }
