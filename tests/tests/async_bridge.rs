@@ -210,3 +210,53 @@ fn block_on_from_an_os_thread_blocks_only_that_thread() {
     });
     assert_eq!(v, 5);
 }
+
+#[test]
+fn events_and_results_are_awaitable_from_tokio_without_blocking_it() {
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ev = Arc::new(grove::Event::new());
+    let res = Arc::new(grove::AsyncResult::<u32, String>::new());
+    let (e2, r2) = (ev.clone(), res.clone());
+    grove::spawn(move || {
+        grove::sleep(Duration::from_millis(30));
+        e2.set();
+        grove::sleep(Duration::from_millis(10));
+        r2.set(11).unwrap();
+    });
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let t = ticks.clone();
+    let got = tokio_rt.block_on(async move {
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                t.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        ev.wait_async().await;
+        let v = res.get_async().await;
+        ticker.abort();
+        v
+    });
+    assert_eq!(got, Ok(11));
+    assert!(ticks.load(Ordering::SeqCst) >= 5, "the worker was blocked");
+}
+
+#[test]
+fn iwait_mixes_green_threads_events_and_results() {
+    let ev = Arc::new(grove::Event::new());
+    let res = Arc::new(grove::AsyncResult::<(), ()>::new());
+    let g = grove::spawn(|| grove::sleep(Duration::from_millis(40)));
+    let (e2, r2) = (ev.clone(), res.clone());
+    grove::spawn(move || {
+        grove::sleep(Duration::from_millis(5));
+        r2.set(()).unwrap();
+        grove::sleep(Duration::from_millis(10));
+        e2.set();
+    });
+    let objects: [&dyn grove::Waitable; 3] = [&g, &*ev, &*res];
+    let order: Vec<usize> = grove::iwait(&objects, Some(Duration::from_secs(10))).collect();
+    assert_eq!(order, [2, 1, 0]);
+}

@@ -30,6 +30,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use crate::error::Error;
 use crate::greenlet::{Greenlet, Waiter};
+use crate::ready::Waitable;
 use crate::reason::WaitReason;
 use crate::thread::{self, Thread};
 use crate::wait::Ticket;
@@ -200,6 +201,75 @@ impl<T> Drop for Join<T> {
     fn drop(&mut self) {
         if let (Some(g), Some((_, ticket))) = (&self.greenlet, self.queued.take()) {
             g.remove_waiter(ticket);
+        }
+    }
+}
+
+/// A future that completes once `object` is ready (a green thread
+/// finished, an event set, a result set): see [`when_ready`].
+pub struct WhenReady<'a, W: Waitable + ?Sized> {
+    object: &'a W,
+    /// The waker queued on the object, and its place in the line.
+    queued: Option<(Waker, Ticket)>,
+}
+
+impl<W: Waitable + ?Sized> std::fmt::Debug for WhenReady<'_, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhenReady")
+            .field("queued", &self.queued.is_some())
+            .finish()
+    }
+}
+
+/// Waits, from async code, for any [`Waitable`] to become ready, without
+/// consuming it (the async form of [`wait`](crate::wait) for one object):
+/// the executor's task is woken by the object, never blocking its thread.
+///
+/// ```
+/// let g = grove::spawn(|| 3);
+/// grove::block_on(grove::when_ready(&g));
+/// assert!(g.is_ready());
+/// assert_eq!(g.join().unwrap(), 3);
+/// ```
+pub fn when_ready<W: Waitable + ?Sized>(object: &W) -> WhenReady<'_, W> {
+    WhenReady {
+        object,
+        queued: None,
+    }
+}
+
+impl<W: Waitable + ?Sized> Future for WhenReady<'_, W> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if !this.object.is_ready() {
+            if let Some((w, _)) = &this.queued {
+                if w.will_wake(cx.waker()) {
+                    return Poll::Pending;
+                }
+            }
+            if let Some((_, ticket)) = this.queued.take() {
+                this.object.remove_waker(ticket);
+            }
+            let w = cx.waker().clone();
+            // `None`: it became ready meanwhile.
+            if let Some(ticket) = this.object.add_waker(w.clone()) {
+                this.queued = Some((w, ticket));
+                return Poll::Pending;
+            }
+        }
+        if let Some((_, ticket)) = this.queued.take() {
+            this.object.remove_waker(ticket);
+        }
+        Poll::Ready(())
+    }
+}
+
+impl<W: Waitable + ?Sized> Drop for WhenReady<'_, W> {
+    fn drop(&mut self) {
+        if let Some((_, ticket)) = self.queued.take() {
+            self.object.remove_waker(ticket);
         }
     }
 }

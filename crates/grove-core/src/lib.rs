@@ -195,7 +195,7 @@ pub use deadlock::{Cycle, DeadlockReport};
 pub use driver::{set_default_drivers, Driver, DriverFactory, ThreadParker};
 pub use dump::{dump_on_signal, signals, snapshot_all};
 pub use error::{BuildError, Error, GreenletExit, SpawnError};
-pub use future::{block_on, set_poll_hook, Join, PollHook};
+pub use future::{block_on, set_poll_hook, when_ready, Join, PollHook, WhenReady};
 pub use greenlet::{joinall, killall, try_joinall, Greenlet, GreenletRef, LinkId};
 pub use local::GreenLocal;
 pub use metrics::HubMetrics;

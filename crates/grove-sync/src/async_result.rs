@@ -11,6 +11,7 @@
 //! outcome: `set` wakes everyone, so there is nobody to pass it on to.
 
 use std::fmt;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use grove_core::Thread;
@@ -29,6 +30,9 @@ pub struct ResultState<T, E, W> {
     pub value: Option<Result<T, E>>,
     /// Waiters, in order.
     pub waiters: WaitList<(), (), W>,
+    /// Async tasks and `grove::wait` callers waiting for the outcome, woken
+    /// by their `Waker`s along with the waiters.
+    pub tasks: WaitList<(), (), Waker>,
 }
 
 impl<T, E, W> ResultState<T, E, W> {
@@ -37,6 +41,7 @@ impl<T, E, W> ResultState<T, E, W> {
         ResultState {
             value: None,
             waiters: WaitList::new(),
+            tasks: WaitList::new(),
         }
     }
 
@@ -173,15 +178,19 @@ impl<T, E> AsyncResult<T, E> {
     }
 
     fn store<V>(&self, v: V, outcome: fn(V) -> Result<T, E>) -> Result<(), AlreadySet<V>> {
-        let wakers = {
+        let (wakers, tasks) = {
             let mut s = lock(&self.state);
             if s.value.is_some() {
                 return Err(AlreadySet(v));
             }
-            s.store(outcome(v))
+            let wakers = s.store(outcome(v));
+            (wakers, s.tasks.hand_all(|()| ()))
         };
         for w in wakers {
             w.unpark();
+        }
+        for t in tasks {
+            t.wake();
         }
         Ok(())
     }
@@ -295,5 +304,40 @@ impl<T: Clone, E: Clone> AsyncResult<T, E> {
 
     fn read(&self) -> Option<Result<T, E>> {
         lock(&self.state).value.clone()
+    }
+}
+
+impl<T, E> grove_core::Waitable for AsyncResult<T, E> {
+    fn is_ready(&self) -> bool {
+        self.ready()
+    }
+    fn add_waker(&self, waker: Waker) -> Option<grove_core::wait::Ticket> {
+        let mut s = lock(&self.state);
+        if s.value.is_some() {
+            return None;
+        }
+        Some(s.tasks.push(waker, ()))
+    }
+    fn remove_waker(&self, ticket: grove_core::wait::Ticket) {
+        let _ = lock(&self.state).tasks.cancel(ticket);
+    }
+}
+
+impl<T: Clone, E: Clone> AsyncResult<T, E> {
+    /// A future of the outcome, for async code (the async form of
+    /// [`get`](AsyncResult::get)): an executor's task waits without
+    /// blocking its thread, then gets a clone of the value or the error.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let r = Arc::new(grove::AsyncResult::<u32, ()>::new());
+    /// let r2 = r.clone();
+    /// grove::spawn(move || r2.set(9).unwrap());
+    /// assert_eq!(grove::block_on(r.get_async()), Ok(9));
+    /// ```
+    pub async fn get_async(&self) -> Result<T, E> {
+        grove_core::when_ready(self).await;
+        let s = lock(&self.state);
+        s.value.clone().expect("ready means set")
     }
 }

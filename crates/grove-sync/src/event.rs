@@ -9,6 +9,7 @@
 //! everyone, so there is nobody to pass it on to.
 
 use std::fmt;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use grove_core::Thread;
@@ -27,6 +28,9 @@ pub struct EventState<W> {
     pub set: bool,
     /// Waiters, in order.
     pub waiters: WaitList<(), (), W>,
+    /// Async tasks and `grove::wait` callers waiting for the flag, woken
+    /// by their `Waker`s along with the waiters.
+    pub tasks: WaitList<(), (), Waker>,
 }
 
 impl<W> EventState<W> {
@@ -35,6 +39,7 @@ impl<W> EventState<W> {
         EventState {
             set: false,
             waiters: WaitList::new(),
+            tasks: WaitList::new(),
         }
     }
 
@@ -121,10 +126,33 @@ impl Event {
     /// assert!(e.is_set());
     /// ```
     pub fn set(&self) {
-        let wakers = lock(&self.state).raise();
+        let (wakers, tasks) = {
+            let mut s = lock(&self.state);
+            let wakers = s.raise();
+            (wakers, s.tasks.hand_all(|()| ()))
+        };
         for w in wakers {
             w.unpark();
         }
+        for t in tasks {
+            t.wake();
+        }
+    }
+
+    /// A future that completes once the flag is set, for async code: an
+    /// executor's task waits without blocking its thread. If the flag is
+    /// cleared again before the task looks, it goes on waiting.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let e = Arc::new(grove::Event::new());
+    /// let e2 = e.clone();
+    /// grove::spawn(move || e2.set());
+    /// grove::block_on(e.wait_async());
+    /// assert!(e.is_set());
+    /// ```
+    pub fn wait_async(&self) -> grove_core::WhenReady<'_, Self> {
+        grove_core::when_ready(self)
     }
 
     /// Lowers the flag.
@@ -186,5 +214,21 @@ impl Event {
             ),
             Outcome::Now(()) | Outcome::Waited(Waited::Handed(()))
         )
+    }
+}
+
+impl grove_core::Waitable for Event {
+    fn is_ready(&self) -> bool {
+        self.is_set()
+    }
+    fn add_waker(&self, waker: Waker) -> Option<grove_core::wait::Ticket> {
+        let mut s = lock(&self.state);
+        if s.set {
+            return None;
+        }
+        Some(s.tasks.push(waker, ()))
+    }
+    fn remove_waker(&self, ticket: grove_core::wait::Ticket) {
+        let _ = lock(&self.state).tasks.cancel(ticket);
     }
 }
