@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use grove::{BoundedSemaphore, Builder, Event, Runtime, Semaphore};
+use grove_tests::{debug_count, until};
 
 fn rt2() -> Runtime {
     Runtime::builder().workers(2).build().expect("runtime")
@@ -186,4 +187,98 @@ fn bounded_semaphore_refuses_a_release_above_its_initial_count() {
     s.release().unwrap();
     assert!(s.release().is_err());
     assert_eq!(s.available_permits(), 2);
+}
+
+#[test]
+fn semaphore_wait_wakes_every_watcher_and_takes_no_permit() {
+    // gevent's `Semaphore.wait`: blocks until a permit is free, leaving it.
+    let rt = rt2();
+    let sem = Arc::new(Semaphore::new(0));
+    let mut green = Vec::new();
+    for _ in 0..5 {
+        let s = sem.clone();
+        green.push(rt.spawn(move || s.wait()));
+    }
+    let s = sem.clone();
+    let os = std::thread::spawn(move || s.wait());
+    until("six watchers", || debug_count(&*sem, "watching") == 6);
+    assert!(green.iter().all(|g| !g.is_ready()));
+    sem.release();
+    green.into_iter().for_each(|g| g.join().unwrap());
+    os.join().unwrap();
+    assert_eq!(sem.available_permits(), 1, "a watcher took the permit");
+    assert_eq!(debug_count(&*sem, "watching"), 0);
+}
+
+#[test]
+fn semaphore_wait_never_takes_a_permit_from_an_acquirer_in_line() {
+    let rt = rt2();
+    let sem = Arc::new(Semaphore::new(0));
+    let s = sem.clone();
+    let acquirer = rt.spawn(move || {
+        s.acquire();
+        "acquired"
+    });
+    until("the acquirer waits", || debug_count(&*sem, "waiting") == 1);
+    let s = sem.clone();
+    let watcher = rt.spawn(move || s.wait());
+    until("the watcher waits", || debug_count(&*sem, "watching") == 1);
+    sem.release();
+    assert_eq!(acquirer.join().unwrap(), "acquired");
+    // The permit went to the acquirer: nothing is free, the watcher waits on.
+    assert_eq!(sem.available_permits(), 0);
+    assert_eq!(debug_count(&*sem, "watching"), 1);
+    assert!(!watcher.is_ready());
+    // A later acquirer stands in line ahead of nothing: the watcher does not
+    // block it either.
+    let s = sem.clone();
+    let second = rt.spawn(move || s.acquire());
+    until("the second acquirer waits", || {
+        debug_count(&*sem, "waiting") == 1
+    });
+    sem.release();
+    second.join().unwrap();
+    assert!(!watcher.is_ready());
+    sem.release();
+    watcher.join().unwrap();
+    assert_eq!(sem.available_permits(), 1);
+}
+
+#[test]
+fn semaphore_wait_timeout_and_a_killed_watcher_leave_the_line() {
+    let rt = rt2();
+    let sem = Arc::new(Semaphore::new(1));
+    assert!(sem.wait_timeout(Duration::from_millis(1)), "free at once");
+    assert!(sem.try_acquire());
+    assert!(!sem.wait_timeout(Duration::from_millis(5)));
+    assert_eq!(
+        debug_count(&*sem, "watching"),
+        0,
+        "a timed-out watcher left"
+    );
+    let s = sem.clone();
+    let killed = rt.spawn(move || s.wait());
+    let s = sem.clone();
+    let survivor = rt.spawn(move || s.wait_timeout(Duration::from_secs(30)));
+    until("two watchers", || debug_count(&*sem, "watching") == 2);
+    killed.kill();
+    assert!(killed.join().is_err());
+    assert_eq!(debug_count(&*sem, "watching"), 1);
+    sem.release();
+    assert!(survivor.join().unwrap());
+    assert_eq!(sem.available_permits(), 1);
+}
+
+#[test]
+fn bounded_semaphore_wait_sees_a_release() {
+    let rt = rt2();
+    let sem = Arc::new(BoundedSemaphore::new(1));
+    sem.acquire();
+    assert!(!sem.wait_timeout(Duration::from_millis(2)));
+    let s = sem.clone();
+    let watcher = rt.spawn(move || s.wait());
+    until("the watcher waits", || debug_count(&*sem, "watching") == 1);
+    sem.release().unwrap();
+    watcher.join().unwrap();
+    assert_eq!(sem.available_permits(), 1);
 }

@@ -8,6 +8,15 @@
 //! to the first waiter instead of adding it to `permits`. An acquirer that
 //! times out or is killed at the moment a permit is handed to it passes the
 //! permit on (to the next waiter, or back to `permits`): no permit is lost.
+//!
+//! A second list, `watchers`, holds callers of `wait` (gevent's
+//! `Semaphore.wait`): they wait for a permit to be free without taking it.
+//! They never stand in an acquirer's way: a permit goes to the first
+//! acquirer in line if there is one, and only a permit that lands in
+//! `permits` wakes a watcher. It wakes the first; each watcher that finds a
+//! permit free wakes the next (a cascade), so one wakeup per watcher and no
+//! list of wakers to build under the lock. A watcher that finds the permit
+//! gone again (taken by a `try_acquire`) goes back to waiting.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -28,6 +37,9 @@ pub struct SemState<W> {
     pub permits: usize,
     /// Acquirers waiting, in order.
     pub waiters: WaitList<(), (), W>,
+    /// Callers of `wait`, waiting for a free permit without taking one;
+    /// each is handed `()` to look again.
+    pub watchers: WaitList<(), (), W>,
 }
 
 impl<W> SemState<W> {
@@ -36,6 +48,7 @@ impl<W> SemState<W> {
         SemState {
             permits,
             waiters: WaitList::new(),
+            watchers: WaitList::new(),
         }
     }
 
@@ -50,15 +63,31 @@ impl<W> SemState<W> {
     }
 
     /// Returns a permit: to the first waiter (whose waker is returned, to be
-    /// unparked after unlocking), or to the free count.
+    /// unparked after unlocking), or to the free count, which wakes the
+    /// first watcher (its waker is returned).
     pub fn give(&mut self) -> Option<W> {
         match self.waiters.hand_first(()) {
             Ok((waker, ())) => Some(waker),
             Err(()) => {
                 self.permits += 1;
-                None
+                self.wake_watcher()
             }
         }
+    }
+
+    /// Whether a permit is free for the taking: one is free and no acquirer
+    /// is ahead in line.
+    pub fn available(&self) -> bool {
+        self.permits > 0 && self.waiters.is_empty()
+    }
+
+    /// Hands the first watcher a look (its waker is returned), if a permit
+    /// is available.
+    pub fn wake_watcher(&mut self) -> Option<W> {
+        if !self.available() {
+            return None;
+        }
+        self.watchers.hand_first(()).ok().map(|(waker, ())| waker)
     }
 }
 
@@ -90,6 +119,7 @@ impl fmt::Debug for Semaphore {
         let s = lock(&self.state);
         f.debug_struct("Semaphore")
             .field("permits", &s.permits)
+            .field("watching", &s.watchers.len())
             .field("waiting", &s.waiters.len())
             .finish()
     }
@@ -101,6 +131,15 @@ fn waiters(s: &mut SemState<Thread>) -> &mut WaitList<(), (), Thread> {
 
 fn pass_on(s: &mut SemState<Thread>, (): ()) -> Result<Option<Thread>, ()> {
     Ok(s.give())
+}
+
+fn watchers(s: &mut SemState<Thread>) -> &mut WaitList<(), (), Thread> {
+    &mut s.watchers
+}
+
+/// A watcher that gave up as it was handed a look passes the look on.
+fn pass_look_on(s: &mut SemState<Thread>, (): ()) -> Result<Option<Thread>, ()> {
+    Ok(s.wake_watcher())
 }
 
 impl Semaphore {
@@ -171,6 +210,73 @@ impl Semaphore {
             ),
             Outcome::Now(()) | Outcome::Waited(Waited::Handed(()))
         )
+    }
+
+    /// Waits until a permit is free, without taking it (gevent's
+    /// `Semaphore.wait`). It does not stand in line: while acquirers wait,
+    /// the permits released go to them, and this keeps waiting. The permit
+    /// is not reserved, so an `acquire` after it may still wait.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(grove::Semaphore::new(0));
+    /// let s = sem.clone();
+    /// let watcher = grove::spawn(move || {
+    ///     s.wait();
+    ///     s.available_permits()
+    /// });
+    /// sem.release();
+    /// assert_eq!(watcher.join().unwrap(), 1); // it saw the permit, left it there
+    /// ```
+    pub fn wait(&self) {
+        self.wait_until(None);
+    }
+
+    /// Like [`wait`](Semaphore::wait), waiting at most `timeout`; true if a
+    /// permit is free.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let sem = grove::Semaphore::new(1);
+    /// assert!(sem.wait_timeout(Duration::from_millis(5)));
+    /// sem.acquire();
+    /// assert!(!sem.wait_timeout(Duration::from_millis(5)));
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.wait_until(deadline(timeout))
+    }
+
+    fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        // Seeing a permit free, wake the next watcher to see it too.
+        let now = |s: &mut SemState<Thread>| {
+            if s.available() {
+                Now::Done(s.wake_watcher())
+            } else {
+                Now::Wait(())
+            }
+        };
+        loop {
+            match now_or_wait(
+                &self.state,
+                WaitReason::Semaphore {
+                    semaphore: ObjectId::of(&self.state),
+                },
+                deadline,
+                now,
+                watchers,
+                pass_look_on,
+            ) {
+                Outcome::Now(next) => {
+                    if let Some(w) = next {
+                        w.unpark();
+                    }
+                    return true;
+                }
+                // Handed a look: look again (the permit may be gone).
+                Outcome::Waited(Waited::Handed(())) => {}
+                Outcome::Waited(Waited::TimedOut(()) | Waited::PassedOn) => return false,
+            }
+        }
     }
 
     /// Returns a permit, waking the first waiter if any.
@@ -315,6 +421,28 @@ impl BoundedSemaphore {
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         self.inner.acquire_timeout(timeout)
+    }
+
+    /// See [`Semaphore::wait`].
+    ///
+    /// ```
+    /// let s = grove::BoundedSemaphore::new(1);
+    /// s.wait(); // a permit is free: returns at once, leaving it free
+    /// assert_eq!(s.available_permits(), 1);
+    /// ```
+    pub fn wait(&self) {
+        self.inner.wait();
+    }
+
+    /// See [`Semaphore::wait_timeout`].
+    ///
+    /// ```
+    /// let s = grove::BoundedSemaphore::new(1);
+    /// s.acquire();
+    /// assert!(!s.wait_timeout(std::time::Duration::from_millis(1)));
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.inner.wait_timeout(timeout)
     }
 
     /// Returns a permit; an error if that would exceed the initial count.
