@@ -57,8 +57,8 @@ pub use event::Event;
 pub use lock::{Lock, LockError, LockGuard, RLock, RLockGuard};
 pub use pool::{Group, Imap, ImapUnordered, Pool};
 pub use queue::{
-    Channel, Fifo, GenericQueue, GetError, Handoff, Iter, JoinableQueue, Lifo, LifoQueue, Priority,
-    PriorityQueue, PutError, Queue, Store, TaskDoneError,
+    Channel, Fifo, GenericQueue, GetError, Handoff, Iter, JoinableQueue, Lifo, LifoQueue, Peek,
+    Priority, PriorityQueue, PutError, Queue, Store, TaskDoneError,
 };
 
 /// The state machines, generic over the waker, for the loom models.

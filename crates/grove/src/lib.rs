@@ -133,8 +133,8 @@ pub use grove_io::{
 pub use grove_sync::{
     AlreadySet, AsyncResult, BoundedSemaphore, Channel, Event, Fifo, GenericQueue, GetError, Group,
     Handoff, Imap, ImapUnordered, Iter, JoinableQueue, Lifo, LifoQueue, Lock, LockError, LockGuard,
-    Pool, Priority, PriorityQueue, PutError, Queue, RLock, RLockGuard, ReleasedTooMany, Semaphore,
-    SemaphoreGuard, Store, TaskDoneError,
+    Peek, Pool, Priority, PriorityQueue, PutError, Queue, RLock, RLockGuard, ReleasedTooMany,
+    Semaphore, SemaphoreGuard, Store, TaskDoneError,
 };
 
 /// Every code example on the pages of grove-core, grove-sync and grove-io

@@ -13,7 +13,7 @@ use grove_core::Thread;
 
 pub use error::{GetError, PutError, TaskDoneError};
 pub use state::{GetRefused, PutRefused, QueueState};
-pub use store::{Fifo, Handoff, Lifo, Priority, Store};
+pub use store::{Fifo, Handoff, Lifo, Peek, Priority, Store};
 
 use grove_core::{ObjectId, WaitReason};
 
@@ -67,7 +67,8 @@ pub type PriorityQueue<T> = GenericQueue<T, Priority<T>>;
 pub type JoinableQueue<T> = Queue<T>;
 
 /// gevent's `Channel`: a queue of capacity 0. A `put` waits until a getter
-/// takes the item; a `get` waits until a putter brings one.
+/// takes the item; a `get` waits until a putter brings one. As in gevent, a
+/// channel has no `peek`: its items are never stored (see [`Peek`]).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -90,7 +91,11 @@ pub type Channel<T> = GenericQueue<T, Handoff<T>>;
 /// queue): nothing is lost.
 ///
 /// [`close`](GenericQueue::close) ends a queue: puts are refused, and
-/// getters drain what is left, then get [`GetError::Closed`].
+/// getters drain what is left, then get [`GetError::Closed`];
+/// [`shutdown(true)`](GenericQueue::shutdown) also drops what is left.
+///
+/// [`peek`](GenericQueue::peek) shows the next item without taking it, on
+/// queues whose store is [`Peek`] (all but a [`Channel`]).
 ///
 /// # Example
 ///
@@ -126,6 +131,39 @@ fn putters<T, S>(s: &mut State<T, S>) -> &mut WaitList<T, Result<(), T>, Thread>
 
 fn joiners<T, S>(s: &mut State<T, S>) -> &mut WaitList<(), (), Thread> {
     &mut s.joiners
+}
+
+fn peekers<T, S>(s: &mut State<T, S>) -> &mut WaitList<(), (), Thread> {
+    &mut s.peekers
+}
+
+/// A peeker that gave up as it was handed a look passes the look on.
+fn pass_look_on<T, S: Store<T>>(s: &mut State<T, S>, (): ()) -> Result<Option<Thread>, ()> {
+    Ok(s.wake_peeker())
+}
+
+/// Unparks the waker it holds when dropped: after the queue is unlocked, or
+/// while unwinding from a panicking `clone` under the lock (so a look handed
+/// on is not lost).
+struct WakeOnDrop(Option<Thread>);
+
+impl Drop for WakeOnDrop {
+    fn drop(&mut self) {
+        wake(self.0.take());
+    }
+}
+
+/// A peek's look under the lock: a clone of the next item (the next peeker
+/// woken when the returned guard drops), or why there is none.
+fn look<T: Clone, S: Peek<T>>(s: &mut State<T, S>) -> Now<Result<(T, WakeOnDrop), GetError>, ()> {
+    match s.peek_now() {
+        Ok((item, next)) => {
+            let next = WakeOnDrop(next);
+            Now::Done(Ok((item.clone(), next)))
+        }
+        Err(GetRefused::Closed) => Now::Done(Err(GetError::Closed)),
+        Err(GetRefused::Empty) => Now::Wait(()),
+    }
 }
 
 /// A getter that gave up passes its item on; a close notification it keeps.
@@ -263,6 +301,7 @@ impl<T, S: Store<T>> fmt::Debug for GenericQueue<T, S> {
             .field("closed", &s.closed)
             .field("getters", &s.getters.len())
             .field("putters", &s.putters.len())
+            .field("peekers", &s.peekers.len())
             .finish()
     }
 }
@@ -454,6 +493,81 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
         }
     }
 
+    /// Shuts the queue down (gevent's and Python 3.13's `Queue.shutdown`).
+    ///
+    /// `shutdown(false)` is [`close`](GenericQueue::close): puts fail with
+    /// [`PutError::Closed`], waiting putters get their items back, and
+    /// getters take what is left, then get [`GetError::Closed`].
+    ///
+    /// `shutdown(true)` does that and also drops every item still queued, at
+    /// once, counting each as done (as a [`task_done`](GenericQueue::task_done)
+    /// would): waiting getters and peekers get [`GetError::Closed`] now, and
+    /// [`join`](GenericQueue::join)s return unless items taken earlier are
+    /// still not marked done (they return once those are). The items are
+    /// dropped by the caller, after the queue is unlocked. Calling either
+    /// again later is allowed; `shutdown(true)` after `close` drops what the
+    /// getters have not taken yet.
+    ///
+    /// ```
+    /// let q = grove::JoinableQueue::new();
+    /// q.put("a").unwrap();
+    /// q.put("b").unwrap();
+    /// q.shutdown(true);
+    /// assert!(q.is_closed() && q.is_empty());
+    /// assert_eq!(q.get(), Err(grove::GetError::Closed));
+    /// assert_eq!(q.put("c"), Err(grove::PutError::Closed("c")));
+    /// q.join(); // the dropped items count as done
+    /// ```
+    pub fn shutdown(&self, immediate: bool) {
+        if !immediate {
+            return self.close();
+        }
+        let (dropped, wakers) = lock(&self.state).shutdown_now();
+        for w in wakers {
+            w.unpark();
+        }
+        drop(dropped);
+    }
+
+    /// How many green threads (or OS threads) are blocked in a `get` right
+    /// now (gevent's `len(q.getters)`; waiting peeks are not counted).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let q = Arc::new(grove::Queue::new());
+    /// let q2 = q.clone();
+    /// let getter = grove::spawn(move || q2.get());
+    /// while q.getters_waiting() == 0 {
+    ///     grove::sleep(std::time::Duration::from_millis(1));
+    /// }
+    /// q.put(1).unwrap();
+    /// assert_eq!(getter.join().unwrap(), Ok(1));
+    /// assert_eq!(q.getters_waiting(), 0);
+    /// ```
+    pub fn getters_waiting(&self) -> usize {
+        lock(&self.state).getters.len()
+    }
+
+    /// How many green threads (or OS threads) are blocked in a `put` right
+    /// now, waiting for room (gevent's `len(q.putters)`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let q = Arc::new(grove::Queue::bounded(1));
+    /// q.put(0).unwrap();
+    /// let q2 = q.clone();
+    /// let putter = grove::spawn(move || q2.put(1));
+    /// while q.putters_waiting() == 0 {
+    ///     grove::sleep(std::time::Duration::from_millis(1));
+    /// }
+    /// assert_eq!(q.get(), Ok(0)); // makes room: the putter's item goes in
+    /// putter.join().unwrap().unwrap();
+    /// assert_eq!(q.putters_waiting(), 0);
+    /// ```
+    pub fn putters_waiting(&self) -> usize {
+        lock(&self.state).putters.len()
+    }
+
     /// Whether [`close`](GenericQueue::close) was called.
     ///
     /// ```
@@ -590,6 +704,84 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
             ),
             Outcome::Now(()) | Outcome::Waited(Waited::Handed(()))
         )
+    }
+}
+
+impl<T: Clone, S: Peek<T>> GenericQueue<T, S> {
+    /// A clone of the next item, left in the queue, waiting while the queue
+    /// is empty (gevent's `peek`). Fails only once the queue is closed and
+    /// drained.
+    ///
+    /// A waiting peek never takes an item from a getter in line: a put
+    /// hands its item to the first waiting getter, and peeks wait on; an
+    /// item that stays in the queue wakes every waiting peek. On a queue of
+    /// capacity 0 items are never stored, so a peek waits until it closes.
+    /// The clone is made under the queue's lock: keep `clone` cheap.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let q = Arc::new(grove::Queue::new());
+    /// let q2 = q.clone();
+    /// let peeker = grove::spawn(move || q2.peek());
+    /// q.put("next").unwrap();
+    /// assert_eq!(peeker.join().unwrap(), Ok("next"));
+    /// assert_eq!(q.get(), Ok("next")); // still there
+    /// ```
+    pub fn peek(&self) -> Result<T, GetError> {
+        self.peek_until(None)
+    }
+
+    /// A clone of the next item if there is one now (gevent's
+    /// `peek_nowait`).
+    ///
+    /// ```
+    /// let q = grove::LifoQueue::new();
+    /// assert_eq!(q.try_peek(), Err(grove::GetError::Empty));
+    /// q.put(1).unwrap();
+    /// q.put(2).unwrap();
+    /// assert_eq!(q.try_peek(), Ok(2));
+    /// assert_eq!(q.len(), 2);
+    /// ```
+    pub fn try_peek(&self) -> Result<T, GetError> {
+        match look(&mut lock(&self.state)) {
+            Now::Done(r) => r.map(|(item, _next)| item),
+            Now::Wait(()) => Err(GetError::Empty),
+        }
+    }
+
+    /// Like [`peek`](GenericQueue::peek), waiting at most `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let q = grove::PriorityQueue::<u8>::new();
+    /// assert_eq!(q.peek_timeout(Duration::from_millis(5)), Err(grove::GetError::Timeout));
+    /// q.put(9).unwrap();
+    /// q.put(4).unwrap();
+    /// assert_eq!(q.peek_timeout(Duration::from_millis(5)), Ok(4));
+    /// ```
+    pub fn peek_timeout(&self, timeout: Duration) -> Result<T, GetError> {
+        self.peek_until(deadline(timeout))
+    }
+
+    fn peek_until(&self, deadline: Option<Instant>) -> Result<T, GetError> {
+        loop {
+            match now_or_wait(
+                &self.state,
+                self.reason(true),
+                deadline,
+                look,
+                peekers,
+                pass_look_on,
+            ) {
+                // `_next` wakes the next peeker as it drops, unlocked.
+                Outcome::Now(r) => return r.map(|(item, _next)| item),
+                // Handed a look: look again (the item may be gone).
+                Outcome::Waited(Waited::Handed(())) => {}
+                Outcome::Waited(Waited::TimedOut(()) | Waited::PassedOn) => {
+                    return Err(GetError::Timeout)
+                }
+            }
+        }
     }
 }
 

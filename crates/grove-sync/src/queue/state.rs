@@ -9,6 +9,8 @@
 //! - `putters`: waiting `put`s, each with its item as payload; each is handed
 //!   `Ok(())` once its item is accepted (into the store or straight to a
 //!   getter), or `Err(item)` back when the queue closes;
+//! - `peekers`: waiting `peek`s; each is handed `()`, a sign to look
+//!   again;
 //! - `closed`; `unfinished` (items accepted and not yet `task_done`) and
 //!   `joiners` waiting for it to reach 0.
 //!
@@ -20,7 +22,16 @@
 //!   a slot moves the first putter's item in, and on a channel a `get` takes
 //!   the first putter's item directly.
 //! - Once closed, nobody waits: `close` hands `None` to every getter and
-//!   every putter its item back, and later calls do not wait.
+//!   every putter its item back, a look to every peeker, and later calls do
+//!   not wait.
+//! - Peekers only wait while the store is empty, and never stand in a
+//!   getter's way: a put with a getter waiting hands the item to the getter,
+//!   and the peekers wait on. An item that lands in the store hands a look
+//!   to the first peeker; a peeker that finds an item hands a look to the
+//!   next (a cascade: one wakeup each, no list of wakers built under the
+//!   lock). A peeker that finds the store empty again (a `try_get` came
+//!   first) waits again; one that gives up as a look reaches it passes the
+//!   look on.
 //!
 //! One exception, for a moment: a getter that gives up (timeout, kill) just
 //! as an item is handed to it passes the item on ([`give_back`]): to the next
@@ -30,7 +41,7 @@
 //! [`give_back`]: QueueState::give_back
 
 use super::error::TaskDoneError;
-use super::store::Store;
+use super::store::{Peek, Store};
 use crate::wait::WaitList;
 
 /// Why an item was not accepted now.
@@ -67,6 +78,8 @@ pub struct QueueState<T, S, W> {
     pub getters: WaitList<(), Option<T>, W>,
     /// Waiting puts, each with its item.
     pub putters: WaitList<T, Result<(), T>, W>,
+    /// Waiting peeks, each handed a look.
+    pub peekers: WaitList<(), (), W>,
     /// Waiting joins.
     pub joiners: WaitList<(), (), W>,
 }
@@ -81,6 +94,7 @@ impl<T, S: Store<T>, W> QueueState<T, S, W> {
             unfinished: 0,
             getters: WaitList::new(),
             putters: WaitList::new(),
+            peekers: WaitList::new(),
             joiners: WaitList::new(),
         }
     }
@@ -91,7 +105,8 @@ impl<T, S: Store<T>, W> QueueState<T, S, W> {
     }
 
     /// Accepts `item` if it can now: to the first waiting getter (whose waker
-    /// is returned, to unpark after unlocking), or into the store.
+    /// is returned, to unpark after unlocking), or into the store (then the
+    /// first waiting peeker's waker is returned).
     pub fn put_now(&mut self, item: T) -> Result<Option<W>, PutRefused<T>> {
         if self.closed {
             return Err(PutRefused::Closed(item));
@@ -108,7 +123,30 @@ impl<T, S: Store<T>, W> QueueState<T, S, W> {
         }
         self.items.push(item);
         self.unfinished += 1;
-        Ok(None)
+        Ok(self.wake_peeker())
+    }
+
+    /// Hands the first waiting peeker a look (its waker is returned), if
+    /// there is an item to see.
+    pub fn wake_peeker(&mut self) -> Option<W> {
+        if self.items.is_empty() {
+            return None;
+        }
+        self.peekers.hand_first(()).ok().map(|(waker, ())| waker)
+    }
+
+    /// The next item, left in place, if there is one now, and the next
+    /// waiting peeker's waker (it is handed a look too).
+    pub fn peek_now(&mut self) -> Result<(&T, Option<W>), GetRefused>
+    where
+        S: Peek<T>,
+    {
+        let next = self.wake_peeker();
+        match self.items.peek() {
+            Some(item) => Ok((item, next)),
+            None if self.closed => Err(GetRefused::Closed),
+            None => Err(GetRefused::Empty),
+        }
     }
 
     /// Takes the next item if there is one now. Taking from a full store
@@ -141,7 +179,7 @@ impl<T, S: Store<T>, W> QueueState<T, S, W> {
 
     /// A getter gave up as `item` was handed to it: pass the item to the
     /// next getter (its waker is returned), or back to the front of the
-    /// store.
+    /// store (then the first waiting peeker's waker is returned).
     pub fn give_back(&mut self, item: T) -> Option<W> {
         match self.getters.hand_first(Some(item)) {
             Ok((waker, ())) => Some(waker),
@@ -152,18 +190,38 @@ impl<T, S: Store<T>, W> QueueState<T, S, W> {
                         self.items.unget(item);
                     }
                 }
-                None
+                self.wake_peeker()
             }
         }
     }
 
     /// Closes the queue: every waiting getter is handed `None`, every
-    /// waiting putter its item back. Returns their wakers.
+    /// waiting putter its item back, every peeker a look. Returns their
+    /// wakers.
     pub fn close(&mut self) -> Vec<W> {
         self.closed = true;
         let mut wakers = self.getters.hand_all(|()| None);
         wakers.extend(self.putters.hand_all(Err));
+        wakers.extend(self.peekers.hand_all(|()| ()));
         wakers
+    }
+
+    /// Closes the queue and empties the store at once, counting each item
+    /// removed as done; at 0 unfinished, every joiner is woken too. Returns
+    /// the items (to drop after unlocking: dropping runs their code) and the
+    /// wakers.
+    pub fn shutdown_now(&mut self) -> (Vec<T>, Vec<W>) {
+        let mut wakers = self.close();
+        let mut dropped = Vec::with_capacity(self.items.len());
+        while let Some(item) = self.items.pop() {
+            dropped.push(item);
+        }
+        // `task_done` may have been called for items not yet taken.
+        self.unfinished = self.unfinished.saturating_sub(dropped.len());
+        if self.unfinished == 0 {
+            wakers.extend(self.joiners.hand_all(|()| ()));
+        }
+        (dropped, wakers)
     }
 
     /// One accepted item is done; at 0 unfinished, every joiner is woken
@@ -226,5 +284,39 @@ mod tests {
         assert_eq!(q.get_now(), Err(GetRefused::Closed));
         assert_eq!(q.task_done(), Ok(vec![]));
         assert_eq!(q.task_done(), Err(TaskDoneError));
+    }
+
+    #[test]
+    fn a_stored_item_wakes_one_peeker_and_each_peeker_the_next() {
+        let mut q: Q<Fifo<u32>> = QueueState::new(Fifo::default(), None);
+        let g = q.getters.push('g', ());
+        let a = q.peekers.push('a', ());
+        let b = q.peekers.push('b', ());
+        // A getter waits: the item is its, and the peekers wait on.
+        assert_eq!(q.put_now(1), Ok(Some('g')));
+        assert_eq!(q.getters.take_handed(g), Some(Some(1)));
+        assert_eq!(q.peekers.len(), 2);
+        // Into the store: the first peeker is handed a look...
+        assert_eq!(q.put_now(2), Ok(Some('a')));
+        assert_eq!(q.peekers.take_handed(a), Some(()));
+        // ...and, seeing the item, hands the next one a look.
+        assert_eq!(q.peek_now().map(|(i, w)| (*i, w)), Ok((2, Some('b'))));
+        assert_eq!(q.peekers.take_handed(b), Some(()));
+        assert_eq!(q.items.len(), 1, "peeking leaves the item");
+    }
+
+    #[test]
+    fn shutdown_drops_the_items_as_done_and_wakes_everyone() {
+        let mut q: Q<Fifo<u32>> = QueueState::new(Fifo::default(), Some(2));
+        q.put_now(1).unwrap();
+        q.put_now(2).unwrap();
+        q.putters.push('p', 3);
+        q.joiners.push('j', ());
+        let (dropped, wakers) = q.shutdown_now();
+        assert_eq!(dropped, [1, 2]);
+        assert_eq!(wakers, ['p', 'j']);
+        assert_eq!(q.unfinished, 0);
+        assert_eq!(q.get_now(), Err(GetRefused::Closed));
+        assert_eq!(q.peek_now().map(|(i, _)| *i), Err(GetRefused::Closed));
     }
 }

@@ -84,6 +84,36 @@ pub trait Store<T> {
     }
 }
 
+/// A [`Store`] that can show its next item without removing it. Queues over
+/// such a store have `peek`, `try_peek` and `peek_timeout`. [`Fifo`],
+/// [`Lifo`] and [`Priority`] are; [`Handoff`] is not, as gevent's `Channel`
+/// has no `peek`: a channel's items pass from putter to getter without ever
+/// being stored.
+///
+/// # Example
+///
+/// ```
+/// use grove::{Lifo, Peek, Store};
+/// let mut s = Lifo::default();
+/// s.push(1);
+/// s.push(2);
+/// assert_eq!(s.peek(), Some(&2));
+/// assert_eq!(s.len(), 2);
+/// ```
+pub trait Peek<T>: Store<T> {
+    /// The item [`pop`](Store::pop) would remove next, left in place.
+    ///
+    /// ```
+    /// use grove::{Peek, Priority, Store};
+    /// let mut s = Priority::default();
+    /// assert_eq!(s.peek(), None);
+    /// s.push(7);
+    /// s.push(3);
+    /// assert_eq!(s.peek(), Some(&3));
+    /// ```
+    fn peek(&self) -> Option<&T>;
+}
+
 /// First in, first out (gevent's `Queue`).
 ///
 /// ```
@@ -216,5 +246,23 @@ impl<T: Ord> Store<T> for Priority<T> {
     }
     fn len(&self) -> usize {
         self.0.len()
+    }
+}
+
+impl<T> Peek<T> for Fifo<T> {
+    fn peek(&self) -> Option<&T> {
+        self.0.front()
+    }
+}
+
+impl<T> Peek<T> for Lifo<T> {
+    fn peek(&self) -> Option<&T> {
+        self.0.last()
+    }
+}
+
+impl<T: Ord> Peek<T> for Priority<T> {
+    fn peek(&self) -> Option<&T> {
+        self.0.peek().map(|Reverse(t)| t)
     }
 }
