@@ -7,19 +7,40 @@
 //! full), and the permit travels inside the new green thread's closure, so
 //! it is released when the closure ends however it ends: return, panic,
 //! kill, or a kill before it ever ran.
+//!
+//! A green thread that a group's `spawn` started also records, in a
+//! green-thread-local, which group that was: `apply` asks it to know a
+//! member at once, before the spawner has had the chance to `add` it.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::ops::Deref;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use grove_core::{Error, Greenlet, GreenletRef, ThreadId};
+use grove_core::{Error, GreenLocal, Greenlet, GreenletExit, GreenletRef, ThreadId};
 
 use crate::queue::Queue;
 use crate::semaphore::Semaphore;
 
 type Members = Mutex<HashMap<ThreadId, GreenletRef>>;
+
+/// The group whose `spawn` started the calling green thread, if any.
+static SPAWNED_BY: GreenLocal<RefCell<Option<Weak<Members>>>> =
+    GreenLocal::new(|| RefCell::new(None));
+
+/// Waits for each of `running` to finish, until `deadline`; true if all did.
+fn wait_all(running: Vec<GreenletRef>, deadline: Option<Instant>) -> bool {
+    running.into_iter().all(|r| match deadline {
+        None => {
+            r.wait();
+            true
+        }
+        Some(d) => r.wait_timeout(d.saturating_duration_since(Instant::now())),
+    })
+}
 
 fn members(m: &Members) -> std::sync::MutexGuard<'_, HashMap<ThreadId, GreenletRef>> {
     // No user code runs under this lock, so a poisoned one is still sound.
@@ -100,8 +121,10 @@ impl Group {
             sem.acquire();
             Permit(sem.clone())
         });
+        let group = Arc::downgrade(&self.members);
         let g = grove_core::spawn(move || {
             let _permit = permit;
+            SPAWNED_BY.with(|s| *s.borrow_mut() = Some(group));
             f()
         });
         self.add(&g);
@@ -217,15 +240,8 @@ impl Group {
             if running.is_empty() {
                 return true;
             }
-            for r in running {
-                match deadline {
-                    None => r.wait(),
-                    Some(d) => {
-                        if !r.wait_timeout(d.saturating_duration_since(Instant::now())) {
-                            return false;
-                        }
-                    }
-                }
+            if !wait_all(running, deadline) {
+                return false;
             }
         }
     }
@@ -242,18 +258,159 @@ impl Group {
     /// assert!(group.is_empty());
     /// ```
     pub fn kill(&self) {
+        self.kill_until(None);
+    }
+
+    /// Like [`kill`](Group::kill), waiting at most `timeout` for the members
+    /// to finish (gevent's `kill(timeout=)`); true if they all did. Those
+    /// still unwinding go on doing so.
+    ///
+    /// ```
+    /// let group = grove::Group::new();
+    /// group.spawn(grove::park);
+    /// assert!(group.kill_timeout(std::time::Duration::from_secs(5)));
+    /// assert!(group.is_empty());
+    /// ```
+    pub fn kill_timeout(&self, timeout: Duration) -> bool {
+        self.kill_until(Instant::now().checked_add(timeout))
+    }
+
+    /// Asks every member (but not the caller) to die, without waiting
+    /// (gevent's `kill(block=False)`): each unwinds at its next blocking
+    /// point, and leaves the group when it has finished.
+    ///
+    /// ```
+    /// let group = grove::Group::new();
+    /// group.spawn(grove::park);
+    /// group.kill_nowait();
+    /// group.join();
+    /// assert!(group.is_empty());
+    /// ```
+    pub fn kill_nowait(&self) {
+        for r in self.others() {
+            r.kill_nowait();
+        }
+    }
+
+    fn kill_until(&self, deadline: Option<Instant>) -> bool {
         loop {
             let running = self.others();
             if running.is_empty() {
-                return;
+                return true;
             }
             for r in &running {
                 r.kill_nowait();
             }
-            for r in running {
-                r.wait();
+            if !wait_all(running, deadline) {
+                return false;
             }
         }
+    }
+
+    /// Kills the member `id` and waits until it has finished (gevent's
+    /// `killone`); false if `id` is not a running member (nothing is done).
+    /// A member that names itself is killed as
+    /// [`Greenlet::kill`](grove_core::Greenlet::kill) on oneself is: it
+    /// unwinds at once.
+    ///
+    /// ```
+    /// let group = grove::Group::new();
+    /// let a = group.spawn(grove::park);
+    /// let b = group.spawn(|| "still here");
+    /// let id = a.id();
+    /// assert!(group.killone(id));
+    /// assert!(a.join().is_err());
+    /// assert!(!group.killone(id)); // gone already
+    /// assert_eq!(b.join().unwrap(), "still here");
+    /// ```
+    pub fn killone(&self, id: ThreadId) -> bool {
+        let member = members(&self.members).get(&id).cloned();
+        match member {
+            Some(r) => {
+                r.kill();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the caller is a member: spawned by this group (even before
+    /// `spawn` has recorded it), or added to it.
+    fn called_by_member(&self) -> bool {
+        let spawned_here = SPAWNED_BY.with(|s| {
+            s.borrow()
+                .as_ref()
+                .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(&self.members)))
+        });
+        spawned_here || self.contains(grove_core::wait::current_id())
+    }
+
+    /// Runs `f` in a green thread of this group (for a [`Pool`], waiting
+    /// for a free slot) and waits for its result (gevent's `apply`). Called
+    /// by a member of this group, it runs `f` right there in the caller
+    /// instead, as gevent does: a member that waited for a slot of its own
+    /// full pool would wait forever. A panic in `f` is `Err(Panicked)`
+    /// either way; a kill of the caller is not caught.
+    ///
+    /// ```
+    /// let pool = grove::Pool::new(1);
+    /// let p = pool.clone();
+    /// // The outer call takes the only slot; the inner runs inline in it.
+    /// let r = pool.apply(move || p.apply(|| 5 + 1).unwrap());
+    /// assert_eq!(r.unwrap(), 6);
+    /// ```
+    pub fn apply<F, R>(&self, f: F) -> Result<R, Error>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        if !self.called_by_member() {
+            return self.spawn(f).join();
+        }
+        match panic::catch_unwind(AssertUnwindSafe(f)) {
+            Ok(r) => Ok(r),
+            Err(p) if p.is::<GreenletExit>() => panic::resume_unwind(p),
+            Err(p) => Err(Error::Panicked(p)),
+        }
+    }
+
+    /// Spawns `f` in this group and returns its handle (gevent's
+    /// `apply_async`; join the handle for the result). It is
+    /// [`spawn`](Group::spawn) under gevent's name, so on a full [`Pool`]
+    /// it waits for a free slot first (gevent instead returns at once with
+    /// a green thread outside the pool that waits for the slot).
+    ///
+    /// ```
+    /// let pool = grove::Pool::new(2);
+    /// let g = pool.apply_async(|| "done");
+    /// assert_eq!(g.join().unwrap(), "done");
+    /// ```
+    pub fn apply_async<F, R>(&self, f: F) -> Greenlet<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.spawn(f)
+    }
+
+    /// Runs the whole of [`map`](Group::map) in a green thread of its own
+    /// (not a member, so it takes no slot) and returns that green thread's
+    /// handle at once (gevent's `map_async`).
+    ///
+    /// ```
+    /// let pool = grove::Pool::new(2);
+    /// let g = pool.map_async(|x: u32| x * 10, vec![1, 2, 3]);
+    /// assert_eq!(g.join().unwrap().unwrap(), [10, 20, 30]);
+    /// ```
+    pub fn map_async<I, R, F>(&self, f: F, items: I) -> Greenlet<Result<Vec<R>, Error>>
+    where
+        I: IntoIterator + Send + 'static,
+        I::Item: Send + 'static,
+        R: Send + 'static,
+        F: Fn(I::Item) -> R + Send + Sync + 'static,
+    {
+        let group = self.clone();
+        grove_core::spawn(move || group.map(f, items))
     }
 
     /// Runs `f` over every item, in green threads of this group (at most the
@@ -315,6 +472,7 @@ impl Group {
             }),
             in_flight: VecDeque::new(),
             window: self.window,
+            maxsize: usize::MAX,
         }
     }
 
@@ -364,6 +522,7 @@ impl Group {
             in_flight: HashMap::new(),
             finished,
             window: self.window,
+            maxsize: usize::MAX,
         }
     }
 }
@@ -393,6 +552,24 @@ pub struct Imap<'a, R> {
     next: Box<dyn FnMut() -> Option<Greenlet<R>> + 'a>,
     in_flight: VecDeque<Greenlet<R>>,
     window: usize,
+    maxsize: usize,
+}
+
+/// The doc of both iterators' `maxsize`.
+macro_rules! maxsize_doc {
+    () => {
+        "At most `n` results (a minimum of 1) are kept ahead of the consumer
+(gevent's `maxsize`): a call is started only while fewer than `n` calls
+are running or finished and not yet taken, so finished results never pile
+up beyond `n`, and the rest wait for room. It lowers the limit a pool's
+size already sets, never raises it.
+
+It is a knob on the iterator rather than an `imap_with_maxsize` twin of
+each mapping method: one method serves both [`Group::imap`] and
+[`Group::imap_unordered`], it reads as std's iterator adapters do
+(`group.imap(f, items).maxsize(2)`), and it loses nothing by coming after
+the call, because the iterator starts no call before its first `next`."
+    };
 }
 
 impl<R> fmt::Debug for Imap<'_, R> {
@@ -403,11 +580,32 @@ impl<R> fmt::Debug for Imap<'_, R> {
     }
 }
 
+impl<R> Imap<'_, R> {
+    #[doc = maxsize_doc!()]
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    /// use std::sync::Arc;
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let s = started.clone();
+    /// let group = grove::Group::new(); // no limit of its own
+    /// let mut it = group
+    ///     .imap(move |x: u32| { s.fetch_add(1, SeqCst); x }, 0..100)
+    ///     .maxsize(2);
+    /// assert_eq!(it.next().unwrap().unwrap(), 0);
+    /// assert!(started.load(SeqCst) <= 2); // not all 100 at once
+    /// ```
+    pub fn maxsize(mut self, n: usize) -> Self {
+        self.maxsize = n.max(1);
+        self
+    }
+}
+
 impl<R: Send + 'static> Iterator for Imap<'_, R> {
     type Item = Result<R, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while self.in_flight.len() < self.window {
+        while self.in_flight.len() < self.window.min(self.maxsize) {
             match (self.next)() {
                 Some(g) => self.in_flight.push_back(g),
                 None => break,
@@ -429,6 +627,7 @@ pub struct ImapUnordered<'a, R> {
     in_flight: HashMap<u64, Greenlet<R>>,
     finished: Arc<Queue<u64>>,
     window: usize,
+    maxsize: usize,
 }
 
 impl<R> fmt::Debug for ImapUnordered<'_, R> {
@@ -439,11 +638,29 @@ impl<R> fmt::Debug for ImapUnordered<'_, R> {
     }
 }
 
+impl<R> ImapUnordered<'_, R> {
+    #[doc = maxsize_doc!()]
+    ///
+    /// ```
+    /// let group = grove::Group::new();
+    /// let done: Vec<u32> = group
+    ///     .imap_unordered(|x: u32| x * 2, 0..10)
+    ///     .maxsize(1) // one call at a time: in order after all
+    ///     .map(Result::unwrap)
+    ///     .collect();
+    /// assert_eq!(done, (0..10).map(|x| x * 2).collect::<Vec<_>>());
+    /// ```
+    pub fn maxsize(mut self, n: usize) -> Self {
+        self.maxsize = n.max(1);
+        self
+    }
+}
+
 impl<R: Send + 'static> Iterator for ImapUnordered<'_, R> {
     type Item = Result<R, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while self.in_flight.len() < self.window {
+        while self.in_flight.len() < self.window.min(self.maxsize) {
             match (self.next)() {
                 Some((seq, g)) => {
                     self.in_flight.insert(seq, g);
@@ -553,12 +770,7 @@ impl Pool {
     /// assert!(pool.wait_available(std::time::Duration::from_millis(1)));
     /// ```
     pub fn wait_available(&self, timeout: Duration) -> bool {
-        if self.sem().acquire_timeout(timeout) {
-            self.sem().release();
-            true
-        } else {
-            false
-        }
+        self.sem().wait_timeout(timeout)
     }
 }
 
