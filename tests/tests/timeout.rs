@@ -183,8 +183,43 @@ fn a_timeout_interrupts_every_blocking_primitive() {
         });
         holder.join().unwrap();
 
+        let rlock = Arc::new(grove::RLock::new());
+        let r2 = rlock.clone();
+        let rholder = grove::spawn(move || {
+            let _held = r2.acquire_guard();
+            grove::sleep(Duration::from_millis(200));
+        });
+        grove::sleep(Duration::from_millis(5));
+        interrupted("RLock::acquire", || rlock.acquire());
+        rholder.join().unwrap();
+
+        let empty = grove::Queue::<u32>::new();
+        interrupted("Queue::peek", || {
+            let _ = empty.peek();
+        });
+        interrupted("Semaphore::wait", || grove::Semaphore::new(0).wait());
+        let group = grove::Group::new();
+        group.spawn(|| grove::sleep(Duration::from_secs(60)));
+        interrupted("Group::join", || group.join());
+        group.kill();
+
         let ev = grove::Event::new();
         interrupted("Event::wait", || ev.wait());
+        interrupted("block_on", || {
+            grove::block_on(std::future::pending::<()>());
+        });
+        let signals = grove::Signals::new(&[grove::signals::SIGUSR2]).unwrap();
+        interrupted("Signals::wait", || {
+            let _ = signals.wait();
+        });
+        drop(signals);
+        let mut child =
+            grove::process::spawn(std::process::Command::new("sleep").arg("60")).unwrap();
+        interrupted("Child::wait", || {
+            let _ = child.wait();
+        });
+        child.kill().unwrap();
+        child.wait().unwrap();
 
         let ar = grove::AsyncResult::<u32, ()>::new();
         interrupted("AsyncResult::get", || {

@@ -3,6 +3,8 @@
 //! different [`Store`]. The protocol is in `state.rs`.
 
 mod error;
+mod kinds;
+mod peek;
 mod state;
 mod store;
 
@@ -185,110 +187,6 @@ fn keep<T, S, H>(_: &mut State<T, S>, handed: H) -> Result<Option<Thread>, H> {
 fn wake(waker: Option<Thread>) {
     if let Some(w) = waker {
         w.unpark();
-    }
-}
-
-impl<T> GenericQueue<T, Fifo<T>> {
-    /// An unbounded FIFO queue.
-    ///
-    /// ```
-    /// let q = grove::Queue::<u8>::new();
-    /// assert!(q.is_empty() && !q.is_full());
-    /// ```
-    pub fn new() -> Self {
-        Self::with_store(Fifo::default(), None)
-    }
-
-    /// A FIFO queue holding at most `capacity` items; `put` waits while it
-    /// is full. (`bounded(0)` behaves as a [`Channel`].)
-    ///
-    /// ```
-    /// let q = grove::Queue::bounded(1);
-    /// q.put('a').unwrap();
-    /// assert!(q.is_full());
-    /// ```
-    pub fn bounded(capacity: usize) -> Self {
-        Self::with_store(Fifo::default(), Some(capacity))
-    }
-}
-
-impl<T> GenericQueue<T, Lifo<T>> {
-    /// An unbounded LIFO queue.
-    ///
-    /// ```
-    /// let q = grove::LifoQueue::<u8>::new();
-    /// assert_eq!(q.capacity(), None);
-    /// ```
-    pub fn new() -> Self {
-        Self::with_store(Lifo::default(), None)
-    }
-
-    /// A LIFO queue holding at most `capacity` items.
-    ///
-    /// ```
-    /// let q = grove::LifoQueue::<u8>::bounded(3);
-    /// assert_eq!(q.capacity(), Some(3));
-    /// ```
-    pub fn bounded(capacity: usize) -> Self {
-        Self::with_store(Lifo::default(), Some(capacity))
-    }
-}
-
-impl<T: Ord> GenericQueue<T, Priority<T>> {
-    /// An unbounded priority queue.
-    ///
-    /// ```
-    /// let q = grove::PriorityQueue::<u8>::new();
-    /// assert!(q.is_empty());
-    /// ```
-    pub fn new() -> Self {
-        Self::with_store(Priority::default(), None)
-    }
-
-    /// A priority queue holding at most `capacity` items.
-    ///
-    /// ```
-    /// let q = grove::PriorityQueue::<u8>::bounded(2);
-    /// assert_eq!(q.capacity(), Some(2));
-    /// ```
-    pub fn bounded(capacity: usize) -> Self {
-        Self::with_store(Priority::default(), Some(capacity))
-    }
-}
-
-impl<T> GenericQueue<T, Handoff<T>> {
-    /// A rendezvous channel (capacity 0).
-    ///
-    /// ```
-    /// let ch = grove::Channel::<u8>::new();
-    /// assert_eq!(ch.try_put(1), Err(grove::PutError::Full(1))); // no getter waits
-    /// ```
-    pub fn new() -> Self {
-        Self::with_store(Handoff::default(), Some(0))
-    }
-}
-
-impl<T> Default for GenericQueue<T, Fifo<T>> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<T> Default for GenericQueue<T, Lifo<T>> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<T: Ord> Default for GenericQueue<T, Priority<T>> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<T> Default for GenericQueue<T, Handoff<T>> {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -704,84 +602,6 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
             ),
             Outcome::Now(()) | Outcome::Waited(Waited::Handed(()))
         )
-    }
-}
-
-impl<T: Clone, S: Peek<T>> GenericQueue<T, S> {
-    /// A clone of the next item, left in the queue, waiting while the queue
-    /// is empty (gevent's `peek`). Fails only once the queue is closed and
-    /// drained.
-    ///
-    /// A waiting peek never takes an item from a getter in line: a put
-    /// hands its item to the first waiting getter, and peeks wait on; an
-    /// item that stays in the queue wakes every waiting peek. On a queue of
-    /// capacity 0 items are never stored, so a peek waits until it closes.
-    /// The clone is made under the queue's lock: keep `clone` cheap.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// let q = Arc::new(grove::Queue::new());
-    /// let q2 = q.clone();
-    /// let peeker = grove::spawn(move || q2.peek());
-    /// q.put("next").unwrap();
-    /// assert_eq!(peeker.join().unwrap(), Ok("next"));
-    /// assert_eq!(q.get(), Ok("next")); // still there
-    /// ```
-    pub fn peek(&self) -> Result<T, GetError> {
-        self.peek_until(None)
-    }
-
-    /// A clone of the next item if there is one now (gevent's
-    /// `peek_nowait`).
-    ///
-    /// ```
-    /// let q = grove::LifoQueue::new();
-    /// assert_eq!(q.try_peek(), Err(grove::GetError::Empty));
-    /// q.put(1).unwrap();
-    /// q.put(2).unwrap();
-    /// assert_eq!(q.try_peek(), Ok(2));
-    /// assert_eq!(q.len(), 2);
-    /// ```
-    pub fn try_peek(&self) -> Result<T, GetError> {
-        match look(&mut lock(&self.state)) {
-            Now::Done(r) => r.map(|(item, _next)| item),
-            Now::Wait(()) => Err(GetError::Empty),
-        }
-    }
-
-    /// Like [`peek`](GenericQueue::peek), waiting at most `timeout`.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let q = grove::PriorityQueue::<u8>::new();
-    /// assert_eq!(q.peek_timeout(Duration::from_millis(5)), Err(grove::GetError::Timeout));
-    /// q.put(9).unwrap();
-    /// q.put(4).unwrap();
-    /// assert_eq!(q.peek_timeout(Duration::from_millis(5)), Ok(4));
-    /// ```
-    pub fn peek_timeout(&self, timeout: Duration) -> Result<T, GetError> {
-        self.peek_until(deadline(timeout))
-    }
-
-    fn peek_until(&self, deadline: Option<Instant>) -> Result<T, GetError> {
-        loop {
-            match now_or_wait(
-                &self.state,
-                self.reason(true),
-                deadline,
-                look,
-                peekers,
-                pass_look_on,
-            ) {
-                // `_next` wakes the next peeker as it drops, unlocked.
-                Outcome::Now(r) => return r.map(|(item, _next)| item),
-                // Handed a look: look again (the item may be gone).
-                Outcome::Waited(Waited::Handed(())) => {}
-                Outcome::Waited(Waited::TimedOut(()) | Waited::PassedOn) => {
-                    return Err(GetError::Timeout)
-                }
-            }
-        }
     }
 }
 
