@@ -278,6 +278,22 @@ fn while_a_cleanup_is_parked_its_hub_reads_panicking_and_kills_wait_for_its_end(
         })
         .unwrap();
     grove_tests::until("the victim runs", || parked.load(Ordering::SeqCst));
+    // One that parks once: the hub's early end of its shielded park must
+    // deliver the kill, not return from `park` as if unparked.
+    let parked_once = Arc::new(AtomicBool::new(false));
+    let p1 = parked_once.clone();
+    let once = Builder::new()
+        .hub(0)
+        .spawn_on(rt.handle(), move || {
+            p1.store(true, Ordering::SeqCst);
+            grove::park();
+        })
+        .unwrap();
+    grove_tests::until("the second victim runs", || {
+        parked_once.load(Ordering::SeqCst)
+    });
+    std::thread::sleep(Duration::from_millis(5));
+    once.to_ref().kill_nowait();
     victim.to_ref().kill_nowait();
     std::thread::sleep(Duration::from_millis(20));
     assert!(
@@ -291,6 +307,11 @@ fn while_a_cleanup_is_parked_its_hub_reads_panicking_and_kills_wait_for_its_end(
         "the kill arrives after the cleanup"
     );
     assert!(matches!(victim.join(), Err(grove::Error::Killed)));
+    assert!(once.wait_timeout(BOUND));
+    assert!(
+        matches!(once.join(), Err(grove::Error::Killed)),
+        "a kill sent during another's cleanup was lost"
+    );
     assert!(
         !look(0),
         "panicking() is false again once the cleanup is done"

@@ -192,8 +192,17 @@ fn apply_from_outside_runs_in_a_member_and_from_a_member_runs_inline() {
     let pool = Pool::new(1);
     // From outside: in a green thread of the pool.
     let p = pool.clone();
+    // `spawn` records a member as it returns, which may be after the member
+    // started on the other hub: look until it is there.
     let (in_pool, me) = pool
-        .apply(move || (p.contains(grove::current().id()), grove::current().id()))
+        .apply(move || {
+            let me = grove::current().id();
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while !p.contains(me) && std::time::Instant::now() < deadline {
+                grove::sleep(Duration::from_millis(1));
+            }
+            (p.contains(me), me)
+        })
         .unwrap();
     assert!(in_pool);
     assert_ne!(me, grove::current().id());
@@ -327,8 +336,11 @@ fn imap_maxsize_keeps_at_most_that_many_results_ahead_of_the_reader() {
 fn killone_kills_that_member_only_and_frees_its_slot() {
     let pool = Pool::new(2);
     let a = pool.spawn(grove::park);
-    let b = pool.spawn(|| {
-        grove::sleep(Duration::from_millis(20));
+    // `b` holds its slot until told, however slow the machine is.
+    let go = Arc::new(Event::new());
+    let g2 = go.clone();
+    let b = pool.spawn(move || {
+        g2.wait();
         "b finished"
     });
     assert!(pool.is_full());
@@ -342,6 +354,7 @@ fn killone_kills_that_member_only_and_frees_its_slot() {
     assert!(!pool.killone(outsider.id()), "never a member");
     assert!(!outsider.is_ready());
     outsider.kill();
+    go.set();
     assert_eq!(b.join().unwrap(), "b finished");
 }
 

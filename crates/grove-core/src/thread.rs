@@ -438,8 +438,8 @@ fn block_uncapped(mode: Mode, deadline: Option<Instant>, reason: WaitReason) -> 
 /// is exact unless another green thread of the same hub is parked
 /// mid-unwind at that moment; then this one is shielded too, for that park
 /// only: the hub ends every shielded park as soon as none of its green
-/// threads is unwinding (`Hub::unshield_all`), and each looks again, so a
-/// kill that came meanwhile is delivered then, and never inside a destructor
+/// threads is unwinding (`Hub::unshield_all`), and a kill that came
+/// meanwhile is delivered as that park ends, never inside a destructor
 /// during cleanup (which would abort the process).
 fn enter_block(task: &Task) -> bool {
     let unwinding = std::thread::panicking();
@@ -476,7 +476,13 @@ fn block_green(task: &Task, mode: Mode, deadline: Option<Instant>, reason: WaitR
         }
     }
     switch_out(PARK);
-    task.state.resumed(task.unwinding())
+    // Shielded only if it still must be: a park shielded because another
+    // green thread of the hub was mid-unwind is ended by the hub once none
+    // is (`Hub::unshield_all`), and then delivers a pending kill at once,
+    // instead of returning as if unparked. A green thread unwinding itself
+    // is still unwinding here (its panic count is on this OS thread).
+    task.state
+        .resumed(task.unwinding() && std::thread::panicking())
 }
 
 fn block_in_place(
