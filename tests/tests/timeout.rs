@@ -341,7 +341,9 @@ fn throw_unwinds_with_the_value_and_runs_destructors() {
     assert_eq!(drops.load(Ordering::SeqCst), 1);
 
     // Uncaught, it is the green thread's error.
-    let g = grove::spawn(grove::park);
+    let g = grove::spawn(|| loop {
+        grove::park()
+    });
     g.kill_with(Stop(3));
     match g.join() {
         Err(grove::Error::Panicked(p)) => assert_eq!(*p.downcast::<Stop>().unwrap(), Stop(3)),
