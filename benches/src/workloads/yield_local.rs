@@ -7,7 +7,10 @@
 //! call (two context switches for grove and may: into the hub and out).
 //!
 //! - grove: both green threads pinned to hub 0 (`Builder::hub(0)`) of a
-//!   runtime with the run's worker count; the other hubs stay idle.
+//!   runtime with the run's worker count; the other hubs stay idle. Row
+//!   `reactors`: the default drivers (a reactor per hub, nothing registered);
+//!   row `no_reactors`: hubs that idle in a `ThreadParker`, for the cost of
+//!   the reactor to a busy hub (derived: `reactors / no_reactors`).
 //! - tokio: a current-thread runtime, two tasks calling `task::yield_now`.
 //! - may: a child process whose may scheduler has one worker
 //!   (`may::config().set_workers(1)`), two coroutines calling `yield_now`.
@@ -16,7 +19,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{PeerPlan, Row, Sample, Unit, Workload};
+use super::{Derived, PeerPlan, Row, RowMedians, Sample, Unit, Workload};
 use crate::config::Config;
 use crate::error::{task_err, BenchError};
 use crate::peers::{self, Peer};
@@ -35,27 +38,43 @@ impl Workload for YieldLocal {
 
     fn rows(&self, cfg: &Config) -> Vec<Row> {
         let switches = cfg.pick(1_000_000, 100_000);
-        vec![Row {
-            key: String::new(),
-            unit: Unit::NsPerSwitch,
-            workers: 1,
-            isolate: false,
-            peers: vec![
-                PeerPlan::new(
+        vec![
+            Row {
+                key: "reactors".to_string(),
+                unit: Unit::NsPerSwitch,
+                workers: 1,
+                isolate: false,
+                peers: vec![
+                    PeerPlan::new(
+                        Peer::Grove,
+                        switches,
+                        format!(
+                            "both pinned to hub 0 of a {}-hub runtime; default drivers (a reactor per hub)",
+                            cfg.workers
+                        ),
+                    ),
+                    PeerPlan::new(Peer::Tokio, switches, "current-thread runtime"),
+                    PeerPlan::new(Peer::May, switches, "child process, set_workers(1)"),
+                ],
+            },
+            Row {
+                key: "no_reactors".to_string(),
+                unit: Unit::NsPerSwitch,
+                workers: 1,
+                isolate: false,
+                peers: vec![PeerPlan::new(
                     Peer::Grove,
                     switches,
-                    format!("both pinned to hub 0 of a {}-hub runtime", cfg.workers),
-                ),
-                PeerPlan::new(Peer::Tokio, switches, "current-thread runtime"),
-                PeerPlan::new(Peer::May, switches, "child process, set_workers(1)"),
-            ],
-        }]
+                    "as above, hubs idling in a ThreadParker (no reactor)",
+                )],
+            },
+        ]
     }
 
-    fn measure(&self, _row: &Row, plan: &PeerPlan, cfg: &Config) -> Result<Sample, BenchError> {
+    fn measure(&self, row: &Row, plan: &PeerPlan, cfg: &Config) -> Result<Sample, BenchError> {
         let per_side = plan.count / 2;
         let took = match plan.peer {
-            Peer::Grove => grove(cfg.workers, per_side)?,
+            Peer::Grove => grove(cfg.workers, per_side, row.key == "reactors")?,
             Peer::Tokio => tokio(per_side)?,
             Peer::May => may(per_side)?,
             Peer::Std => return Err(task_err("std", "yield_local has no std version")),
@@ -64,10 +83,31 @@ impl Workload for YieldLocal {
             took.as_nanos() as f64 / (2 * per_side) as f64,
         ))
     }
+
+    fn derived(&self, rows: &[RowMedians<'_>]) -> Vec<Derived> {
+        let (Some(with), Some(without)) = (rows.first(), rows.get(1)) else {
+            return Vec::new();
+        };
+        match (with.of(Peer::Grove), without.of(Peer::Grove)) {
+            (Some(w), Some(wo)) => vec![Derived {
+                label: "reactors / no_reactors".to_string(),
+                peer: Peer::Grove,
+                value: w / wo,
+                lower_is_better: true,
+            }],
+            _ => Vec::new(),
+        }
+    }
 }
 
-fn grove(workers: usize, per_side: usize) -> Result<Duration, BenchError> {
-    let rt = peers::grove_runtime(workers)?;
+fn grove(workers: usize, per_side: usize, reactors: bool) -> Result<Duration, BenchError> {
+    let rt = if reactors {
+        peers::grove_runtime(workers)?
+    } else {
+        peers::grove_build(
+            peers::grove_builder(workers).driver(|_| Box::new(grove::ThreadParker::new())),
+        )?
+    };
     let h = rt.handle().clone();
     let out = rt.block_on(move || {
         let side = || {

@@ -63,6 +63,17 @@ pub trait Driver: Send + Sync + 'static {
     /// also watches I/O gets polled.
     fn park(&self, timeout: Option<Duration>);
 
+    /// Takes what is ready now, without waiting and without pacing: the
+    /// hub calls it every few microseconds while it spins before sleeping,
+    /// so that a driver that watches I/O hands over what became ready
+    /// meanwhile. Default: nothing.
+    ///
+    /// ```
+    /// use grove::Driver;
+    /// grove::ThreadParker::new().poll(); // nothing to take
+    /// ```
+    fn poll(&self) {}
+
     /// Ends the current or the next [`park`](Driver::park). Called from any thread.
     fn unpark(&self);
 

@@ -36,6 +36,11 @@ pub(crate) const YIELD_AFTER: Duration = Duration::from_micros(5);
 /// within a fraction of a microsecond (a `pause` can take tens of cycles).
 pub(crate) const SPIN_BATCH: u32 = 2;
 
+/// How often a spinning hub lets its driver hand over ready I/O
+/// ([`Driver::poll`](crate::Driver::poll)): at the start of the spin, then
+/// every this long.
+const LOOK_EVERY: Duration = Duration::from_micros(5);
+
 /// One pause of a spin that has lasted `spun`.
 fn spin_pause(spun: Duration) {
     if spun < YIELD_AFTER {
@@ -69,16 +74,32 @@ impl Hub {
             self.searching.set(true);
         }
         let start = Instant::now();
+        let mut next_look = Duration::ZERO;
         loop {
             if let Some(t) = self.steal_round() {
                 return Some(t);
             }
             let spun = start.elapsed();
+            if let Some(t) = self.look_at_driver(spun, &mut next_look) {
+                return Some(t);
+            }
             if shared.stopping.load(Ordering::Acquire) || spun >= shared.spin {
                 return None;
             }
             spin_pause(spun);
         }
+    }
+
+    /// While it spins: once `spun` reaches `next_look`, lets the driver hand
+    /// over what became ready (I/O on this hub's reactor) and takes what
+    /// that woke here. Every [`LOOK_EVERY`] of the spin, the first at once.
+    fn look_at_driver(&self, spun: Duration, next_look: &mut Duration) -> Option<Arc<Task>> {
+        if spun < *next_look {
+            return None;
+        }
+        *next_look = spun + LOOK_EVERY;
+        self.shared.hubs[self.index].driver.poll();
+        self.next_task(self.tick.get())
     }
 
     /// Not allowed to search (enough hubs do): still spin for the spin time on
@@ -90,6 +111,7 @@ impl Hub {
         let shared = &self.shared;
         let inbox = &shared.hubs[self.index].inbox;
         let start = Instant::now();
+        let mut next_look = Duration::ZERO;
         loop {
             if !inbox.is_empty() {
                 let mut bound = self.queues.bound.borrow_mut();
@@ -99,6 +121,9 @@ impl Hub {
                 }
             }
             let spun = start.elapsed();
+            if let Some(t) = self.look_at_driver(spun, &mut next_look) {
+                return Some(t);
+            }
             if shared.stopping.load(Ordering::Acquire) || spun >= shared.spin {
                 return None;
             }

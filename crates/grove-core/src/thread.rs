@@ -389,6 +389,13 @@ pub fn hub_index() -> Option<usize> {
 /// (`timeout.rs`). A park the cap ended without raising (the timeout was
 /// cancelled meanwhile) reports a spurious wake.
 pub(crate) fn block(mode: Mode, deadline: Option<Instant>, reason: WaitReason) -> Wake {
+    let timeouts = match current_task() {
+        Some(task) => crate::timeout::any_in(task),
+        None => crate::timeout::any_os(),
+    };
+    if !timeouts {
+        return block_uncapped(mode, deadline, reason);
+    }
     let capped = match (crate::timeout::limit(), deadline) {
         (Some(cap), Some(d)) if cap < d => Some(cap),
         (Some(cap), None) => Some(cap),
@@ -649,7 +656,9 @@ pub fn yield_now() {
                 if task.state.take_kill() {
                     raise_kill();
                 }
-                crate::timeout::raise_due_in(task);
+                if crate::timeout::any_in(task) {
+                    crate::timeout::raise_due_in(task);
+                }
             }
             switch_out(YIELD);
         }

@@ -66,10 +66,23 @@ fn with_list<R>(f: impl FnOnce(&mut Vec<Active>) -> R) -> R {
 }
 
 /// Runs `f` on `task`'s list; `task` must be the running green thread.
+#[inline]
 fn with_task_list<R>(task: &Task, f: impl FnOnce(&mut Vec<Active>) -> R) -> R {
     // SAFETY: only the running green thread touches its own list (callers
     // pass the running task), and `f` never blocks or re-enters.
     f(unsafe { task.timeouts() })
+}
+
+/// Whether the running green thread `task` has an active timeout: the
+/// fast check every blocking point makes before anything else.
+#[inline]
+pub(crate) fn any_in(task: &Task) -> bool {
+    with_task_list(task, |l| !l.is_empty())
+}
+
+/// Whether the calling OS thread (outside any green thread) has one.
+pub(crate) fn any_os() -> bool {
+    OS_TIMEOUTS.with(|l| !l.borrow().is_empty())
 }
 
 /// The deadline to cap the caller's next park at: the earliest active
@@ -98,6 +111,7 @@ pub(crate) fn raise_due() {
 }
 
 /// [`raise_due`] for the running green thread `task` (saves a lookup).
+#[cold]
 pub(crate) fn raise_due_in(task: &Task) {
     if !std::thread::panicking() {
         raise(with_task_list(task, |l| take_due(l)));

@@ -28,8 +28,9 @@
 //! an event re-arms for a direction that still has waiters.
 //!
 //! Cross-hub wakeups end the same wait: the hub's `unpark` is
-//! `Poller::notify`. A busy hub also polls its reactor (with no wait) every
-//! few dozen green-thread switches (grove-core's hub loop).
+//! `Poller::notify`. A busy hub also looks at its reactor (with no wait)
+//! every few dozen green-thread switches (grove-core's hub loop), at most
+//! once per `QUICK_LOOK_EVERY` and only while a descriptor is registered.
 //!
 //! A runtime built without reactors (grove-core's default driver) has no
 //! poller in its hubs; descriptors waited on from its green threads go to a
@@ -39,9 +40,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use grove_core::wait::WaitList;
 use grove_core::{Driver, Thread};
@@ -128,7 +129,21 @@ pub(crate) struct Core {
     /// Its hub is asleep in its outer poller, where its own events wake it:
     /// other hubs leave them to it.
     parked: AtomicBool,
+    /// Descriptors registered now: while there are none, a busy hub's
+    /// quick look has nothing to find and is skipped.
+    registered: AtomicUsize,
+    /// When this reactor was last polled, in nanoseconds since `epoch`
+    /// (a hint for [`Core::quick_look`]'s pacing; relaxed).
+    last_look: AtomicU64,
+    epoch: Instant,
 }
+
+/// A busy hub looks at its reactor (with no wait) at most this often: a
+/// look costs five system calls through `polling`, while green threads
+/// switch in tens of nanoseconds. Events wait at most this long (plus one
+/// green thread's turn) on a hub that never idles; an idle hub sees them
+/// at once.
+const QUICK_LOOK_EVERY: Duration = Duration::from_micros(20);
 
 /// A hub's reactor as seen from a hub's outer poller: that reactor's poller
 /// is registered there, and becomes readable when it has events nobody has
@@ -149,7 +164,30 @@ impl Core {
             next_key: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             parked: AtomicBool::new(false),
+            registered: AtomicUsize::new(0),
+            last_look: AtomicU64::new(0),
+            epoch: Instant::now(),
         })
+    }
+
+    /// A busy hub's look at its reactor, with no wait: skipped while no
+    /// descriptor is registered, or when the last look is less than
+    /// [`QUICK_LOOK_EVERY`] old.
+    fn quick_look(&self) {
+        if self.registered.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let now = self.nanos();
+        if now.saturating_sub(self.last_look.load(Ordering::Relaxed))
+            < QUICK_LOOK_EVERY.as_nanos() as u64
+        {
+            return;
+        }
+        self.poll(Some(Duration::ZERO));
+    }
+
+    fn nanos(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Whether its hub sleeps in its outer poller right now (a hint: other
@@ -191,6 +229,7 @@ impl Core {
         });
         // In the table before the kernel can report it, so no edge is lost.
         lock(&self.entries).insert(key, entry.clone());
+        self.registered.fetch_add(1, Ordering::Relaxed);
         let added = if self.edge {
             // SAFETY: the caller keeps `fd` open until it deregisters it.
             unsafe {
@@ -203,6 +242,7 @@ impl Core {
         };
         if let Err(e) = added {
             lock(&self.entries).remove(&key);
+            self.registered.fetch_sub(1, Ordering::Relaxed);
             return Err(e);
         }
         Ok(entry)
@@ -210,7 +250,9 @@ impl Core {
 
     /// Removes `entry`'s descriptor from the poller (before it is closed).
     pub(crate) fn deregister(&self, entry: &Entry) {
-        lock(&self.entries).remove(&entry.key);
+        if lock(&self.entries).remove(&entry.key).is_some() {
+            self.registered.fetch_sub(1, Ordering::Relaxed);
+        }
         // SAFETY: the descriptor is still open (the caller closes it after).
         let fd = unsafe { BorrowedFd::borrow_raw(entry.fd) };
         let _ = self.poller.delete(fd);
@@ -233,6 +275,7 @@ impl Core {
         let Ok(mut events) = self.events.try_lock() else {
             return;
         };
+        self.last_look.store(self.nanos(), Ordering::Relaxed);
         events.clear();
         if self.poller.wait(&mut events, timeout).is_err() {
             return;
@@ -565,9 +608,15 @@ impl Driver for Reactor {
     fn park(&self, timeout: Option<Duration>) {
         match &self.outer {
             // A busy hub's quick look: its own reactor only.
-            Some(_) if timeout == Some(Duration::ZERO) => self.core.poll(timeout),
+            _ if timeout == Some(Duration::ZERO) => self.core.quick_look(),
             Some(outer) => outer.park(timeout),
             None => self.core.poll(timeout),
+        }
+    }
+
+    fn poll(&self) {
+        if self.core.registered.load(Ordering::Relaxed) > 0 {
+            self.core.poll(Some(Duration::ZERO));
         }
     }
 
