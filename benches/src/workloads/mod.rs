@@ -22,6 +22,7 @@ mod imbalanced;
 mod load_client;
 mod net_server;
 mod pingpong_cross;
+mod pingpong_net;
 mod protocol;
 mod settled;
 mod spawn_join;
@@ -194,6 +195,7 @@ pub static READY: &[&dyn Workload] = &[
     &settled::Settled,
     &idle_memory::IdleMemory,
     &pingpong_cross::PingpongCross,
+    &pingpong_net::PingpongNet,
     &sync_contended::SyncContended,
     &echo::ECHO,
     &http_hello::HTTP_HELLO,
