@@ -41,6 +41,15 @@ pub(crate) const SPIN_BATCH: u32 = 2;
 /// every this long.
 const LOOK_EVERY: Duration = Duration::from_micros(5);
 
+/// What a spinning hub's periodic look found.
+enum Look {
+    /// Work woken on this hub.
+    Found(Arc<Task>),
+    /// A timer is due: stop spinning so the hub loop fires it.
+    TimerDue,
+    Nothing,
+}
+
 /// One pause of a spin that has lasted `spun`.
 fn spin_pause(spun: Duration) {
     if spun < YIELD_AFTER {
@@ -80,8 +89,10 @@ impl Hub {
                 return Some(t);
             }
             let spun = start.elapsed();
-            if let Some(t) = self.look_at_driver(spun, &mut next_look) {
-                return Some(t);
+            match self.look_around(spun, &mut next_look) {
+                Look::Found(t) => return Some(t),
+                Look::TimerDue => return None, // the hub loop fires it
+                Look::Nothing => {}
             }
             if shared.stopping.load(Ordering::Acquire) || spun >= shared.spin {
                 return None;
@@ -90,16 +101,31 @@ impl Hub {
         }
     }
 
+    /// Whether a timer this hub fires (its own, or the runtime's shared
+    /// ones) is due: the spin ends so that the hub loop fires it, instead
+    /// of a short sleep waiting out the whole spin.
+    fn timer_due(&self) -> bool {
+        let own = self.timers.borrow().next_deadline();
+        let shared = self.shared.timers.due_hint();
+        let now = Instant::now();
+        own.is_some_and(|d| d <= now) || shared.is_some_and(|d| d <= now)
+    }
+
     /// While it spins: once `spun` reaches `next_look`, lets the driver hand
     /// over what became ready (I/O on this hub's reactor) and takes what
-    /// that woke here. Every [`LOOK_EVERY`] of the spin, the first at once.
-    fn look_at_driver(&self, spun: Duration, next_look: &mut Duration) -> Option<Arc<Task>> {
+    /// that woke here, or stops the spin for a due timer. Every
+    /// [`LOOK_EVERY`] of the spin, the first at once.
+    fn look_around(&self, spun: Duration, next_look: &mut Duration) -> Look {
         if spun < *next_look {
-            return None;
+            return Look::Nothing;
         }
         *next_look = spun + LOOK_EVERY;
         self.shared.hubs[self.index].driver.poll();
-        self.next_task(self.tick.get())
+        match self.next_task(self.tick.get()) {
+            Some(t) => Look::Found(t),
+            None if self.timer_due() => Look::TimerDue,
+            None => Look::Nothing,
+        }
     }
 
     /// Not allowed to search (enough hubs do): still spin for the spin time on
@@ -121,8 +147,10 @@ impl Hub {
                 }
             }
             let spun = start.elapsed();
-            if let Some(t) = self.look_at_driver(spun, &mut next_look) {
-                return Some(t);
+            match self.look_around(spun, &mut next_look) {
+                Look::Found(t) => return Some(t),
+                Look::TimerDue => return None, // the hub loop fires it
+                Look::Nothing => {}
             }
             if shared.stopping.load(Ordering::Acquire) || spun >= shared.spin {
                 return None;

@@ -51,6 +51,7 @@
 #![warn(missing_docs)]
 
 mod blocking;
+mod epoll;
 pub mod fs;
 mod net;
 pub mod process;

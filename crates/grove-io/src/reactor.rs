@@ -1,4 +1,4 @@
-//! The reactor: a `polling::Poller` per hub, in which the hub idles, and the
+//! The reactor: an epoll poller per hub (`epoll.rs`), in which the hub idles, and the
 //! table of green threads waiting on each descriptor.
 //!
 //! # How a wait goes
@@ -44,9 +44,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::epoll::{Event, Events, PollMode, Poller};
 use grove_core::wait::WaitList;
 use grove_core::{Driver, Thread};
-use polling::{Event, Events, PollMode, Poller};
 
 /// Which readiness a green thread waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,7 +139,7 @@ pub(crate) struct Core {
 }
 
 /// A busy hub looks at its reactor (with no wait) at most this often: a
-/// look costs five system calls through `polling`, while green threads
+/// look costs a system call, while green threads
 /// switch in tens of nanoseconds. Events wait at most this long (plus one
 /// green thread's turn) on a hub that never idles; an idle hub sees them
 /// at once.
