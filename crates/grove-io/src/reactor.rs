@@ -151,6 +151,9 @@ const QUICK_LOOK_EVERY: Duration = Duration::from_micros(20);
 struct Watch {
     key: usize,
     core: Arc<Core>,
+    /// Its one-shot registration is armed (it has not reported since it
+    /// was last armed): a sleep re-arms only the watches that fired.
+    armed: bool,
 }
 
 impl Core {
@@ -461,7 +464,7 @@ pub fn reactors() -> impl Fn(usize) -> Box<dyn Driver> + Send + Sync + 'static {
 
 /// A hub's outer poller: the one its hub sleeps in. Registered in it are
 /// its own reactor's poller (level-triggered: it always wakes the hub) and
-/// every other hub's (one-shot, re-armed before each sleep). epoll forbids
+/// every other hub's (one-shot, re-armed before a sleep once it fired). epoll forbids
 /// an epoll set from containing itself, even through another, so the
 /// descriptors live in the inner pollers (`Core`) and only the outer ones
 /// nest them.
@@ -498,7 +501,14 @@ impl Outer {
                     .add_with_mode(core.poller.as_raw_fd(), interest, mode)
             };
             if added.is_ok() {
-                watches.push(Watch { key: i, core });
+                // Its own is level-triggered and always armed; the others
+                // start disarmed (no interest) until the first sleep.
+                let armed = i == self.hub;
+                watches.push(Watch {
+                    key: i,
+                    core,
+                    armed,
+                });
             }
         }
     }
@@ -524,22 +534,25 @@ impl Outer {
         let Ok(mut events) = self.events.try_lock() else {
             return;
         };
-        let watches: Vec<(usize, Arc<Core>)> = lock(&self.watches)
-            .iter()
-            .map(|w| (w.key, w.core.clone()))
-            .collect();
-        let mut own = None;
-        for (key, core) in &watches {
-            if *key == self.hub {
-                own = Some(core);
-            } else {
-                // SAFETY: `core` is alive, so its descriptor is open.
-                let fd = unsafe { BorrowedFd::borrow_raw(core.poller.as_raw_fd()) };
-                let _ = self
+        // Re-arm only the one-shot watches that fired since they were last
+        // armed: the others still are, so a sleep costs no system call per
+        // other hub.
+        let watches: Vec<(usize, Arc<Core>)> = {
+            let mut ws = lock(&self.watches);
+            for w in ws.iter_mut().filter(|w| !w.armed) {
+                // SAFETY: `w.core` is alive, so its descriptor is open.
+                let fd = unsafe { BorrowedFd::borrow_raw(w.core.poller.as_raw_fd()) };
+                w.armed = self
                     .poller
-                    .modify_with_mode(fd, Event::readable(*key), PollMode::Oneshot);
+                    .modify_with_mode(fd, Event::readable(w.key), PollMode::Oneshot)
+                    .is_ok();
             }
-        }
+            ws.iter().map(|w| (w.key, w.core.clone())).collect()
+        };
+        let own = watches
+            .iter()
+            .find(|(key, _)| *key == self.hub)
+            .map(|(_, core)| core);
         events.clear();
         if let Some(core) = own {
             core.parked.store(true, Ordering::Relaxed);
@@ -550,6 +563,14 @@ impl Outer {
         }
         if waited.is_err() {
             return;
+        }
+        {
+            let mut ws = lock(&self.watches);
+            for ev in events.iter().filter(|ev| ev.key != self.hub) {
+                if let Some(w) = ws.iter_mut().find(|w| w.key == ev.key) {
+                    w.armed = false; // a one-shot report disarms it
+                }
+            }
         }
         for ev in events.iter() {
             match watches.iter().find(|(k, _)| *k == ev.key) {
