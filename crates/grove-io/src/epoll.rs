@@ -110,7 +110,8 @@ impl Events {
 pub(crate) struct Poller {
     epoll: OwnedFd,
     notifier: OwnedFd,
-    /// `epoll_pwait2` is missing (kernel before 5.11): use `epoll_wait`.
+    /// `epoll_pwait2` is missing (kernel before 5.11) or refused (a seccomp
+    /// filter): use `epoll_wait`, rounding timeouts up to milliseconds.
     no_pwait2: AtomicBool,
 }
 
@@ -288,7 +289,9 @@ impl Poller {
                 };
                 if r < 0 {
                     let e = io::Error::last_os_error();
-                    if e.raw_os_error() == Some(libc::ENOSYS) {
+                    // Missing (before 5.11), or refused by a seccomp
+                    // filter that predates it: `epoll_wait` from now on.
+                    if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) {
                         self.no_pwait2.store(true, Ordering::Relaxed);
                         return self.wait_once(buf, cap, Some(t));
                     }
@@ -324,5 +327,57 @@ impl Poller {
 impl AsRawFd for Poller {
     fn as_raw_fd(&self) -> RawFd {
         self.epoll.as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    use std::time::Instant;
+
+    #[test]
+    fn a_notify_ends_a_wait_and_is_consumed() {
+        let p = Poller::new().unwrap();
+        let mut ev = Events::new();
+        p.notify().unwrap();
+        p.wait(&mut ev, None).unwrap(); // returns: the notification was kept
+        assert_eq!(ev.iter().count(), 0, "the notifier is not an event");
+        let t = Instant::now();
+        p.wait(&mut ev, Some(Duration::from_millis(20))).unwrap();
+        assert!(t.elapsed() >= Duration::from_millis(20), "consumed once");
+    }
+
+    #[test]
+    fn an_edge_registration_reports_readiness_once_per_edge() {
+        let p = Poller::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        // SAFETY: `a` outlives its registration (deleted below).
+        unsafe { p.add_with_mode(a.as_raw_fd(), Event::all(7), PollMode::Edge) }.unwrap();
+        let mut ev = Events::new();
+        p.wait(&mut ev, Some(Duration::ZERO)).unwrap();
+        let first: Vec<Event> = ev.iter().collect();
+        assert!(first
+            .iter()
+            .all(|e| e.key == 7 && e.writable && !e.readable));
+        b.write_all(b"x").unwrap();
+        p.wait(&mut ev, Some(Duration::from_secs(5))).unwrap();
+        assert!(ev.iter().any(|e| e.key == 7 && e.readable));
+        p.wait(&mut ev, Some(Duration::ZERO)).unwrap();
+        assert_eq!(ev.iter().count(), 0, "no new edge");
+        p.delete(std::os::fd::AsFd::as_fd(&a)).unwrap();
+    }
+
+    #[test]
+    fn a_wait_never_ends_before_its_timeout() {
+        let p = Poller::new().unwrap();
+        let mut ev = Events::new();
+        for micros in [1, 50, 1500] {
+            let t = Instant::now();
+            p.wait(&mut ev, Some(Duration::from_micros(micros)))
+                .unwrap();
+            assert!(t.elapsed() >= Duration::from_micros(micros));
+        }
     }
 }

@@ -10,7 +10,10 @@
 //! (docs/benchmarks.md).
 use std::time::Duration;
 fn main() {
-    let hubs: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(16);
+    let hubs: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(16);
     let rt = grove::Runtime::builder().workers(hubs).build().unwrap();
     let h = rt.handle().clone();
     let gs: Vec<_> = (0..hubs)
