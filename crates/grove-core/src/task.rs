@@ -114,7 +114,10 @@ pub(crate) struct Task {
     pub(crate) slot: AtomicUsize,
     exec: UnsafeCell<Exec>,
     locals: UnsafeCell<Vec<(usize, Box<dyn Any + Send>)>>,
-    timeouts: UnsafeCell<Vec<Active>>,
+    /// Boxed on first use: most green threads never start a `Timeout`,
+    /// and the record stays one pointer larger, not three.
+    #[allow(clippy::box_collection)]
+    timeouts: UnsafeCell<Option<Box<Vec<Active>>>>,
     /// What the pending kill delivers (`Greenlet::throw`), set before the
     /// park word's `KILLED` bit and taken by the green thread when it
     /// acts on that bit.
@@ -169,7 +172,7 @@ impl Task {
                 main: Some(main),
             }),
             locals: UnsafeCell::new(Vec::new()),
-            timeouts: UnsafeCell::new(Vec::new()),
+            timeouts: UnsafeCell::new(None),
             thrown: Mutex::new(Thrown::Exit),
         }
     }
@@ -244,7 +247,8 @@ impl Task {
     /// Only the running green thread itself may call this, and it must not
     /// hold another reference from `timeouts` at the same time.
     #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn timeouts(&self) -> &mut Vec<Active> {
+    #[allow(clippy::box_collection)]
+    pub(crate) unsafe fn timeouts(&self) -> &mut Option<Box<Vec<Active>>> {
         // SAFETY: exclusivity is the caller's contract.
         unsafe { &mut *self.timeouts.get() }
     }

@@ -70,14 +70,18 @@ fn with_list<R>(f: impl FnOnce(&mut Vec<Active>) -> R) -> R {
 fn with_task_list<R>(task: &Task, f: impl FnOnce(&mut Vec<Active>) -> R) -> R {
     // SAFETY: only the running green thread touches its own list (callers
     // pass the running task), and `f` never blocks or re-enters.
-    f(unsafe { task.timeouts() })
+    f(unsafe { task.timeouts() }.get_or_insert_with(Box::default))
 }
 
 /// Whether the running green thread `task` has an active timeout: the
 /// fast check every blocking point makes before anything else.
 #[inline]
 pub(crate) fn any_in(task: &Task) -> bool {
-    with_task_list(task, |l| !l.is_empty())
+    // SAFETY: as in `with_task_list`: the running green thread's own list,
+    // read and released at once.
+    unsafe { task.timeouts() }
+        .as_ref()
+        .is_some_and(|l| !l.is_empty())
 }
 
 /// Whether the calling OS thread (outside any green thread) has one.

@@ -18,7 +18,7 @@ impl<T> Greenlet<T> {
     /// assert!(matches!(g.join(), Err(grove::Error::Killed)));
     /// ```
     pub fn kill_nowait(&self) {
-        self.target.kill_until(None, Some(Instant::now()));
+        self.target.kill_nowait(None);
     }
 
     /// Makes the green thread unwind from its next blocking point with
@@ -52,8 +52,7 @@ impl<T> Greenlet<T> {
     /// assert_eq!(g.join().unwrap(), "reloading");
     /// ```
     pub fn throw<E: Any + Send>(&self, value: E) {
-        self.target
-            .kill_until(Some(Box::new(value)), Some(Instant::now()));
+        self.target.kill_nowait(Some(Box::new(value)));
     }
 
     /// [`throw`](Greenlet::throw), then waits for the green thread to
@@ -92,8 +91,7 @@ impl GreenletRef {
     /// assert_eq!(g.join().unwrap_err().panic_message(), Some("stop"));
     /// ```
     pub fn throw<E: Any + Send>(&self, value: E) {
-        self.target
-            .kill_until(Some(Box::new(value)), Some(Instant::now()));
+        self.target.kill_nowait(Some(Box::new(value)));
     }
 
     /// [`Greenlet::kill_with`], through a reference.

@@ -77,11 +77,9 @@ impl Target {
         crate::wake::wake(self.task.clone(), n);
     }
 
-    pub(crate) fn kill_until(
-        &self,
-        value: Option<Box<dyn Any + Send>>,
-        deadline: Option<Instant>,
-    ) -> bool {
+    /// Asks it to unwind (with `value`, or `GreenletExit`) without waiting;
+    /// the calling green thread itself unwinds at once.
+    pub(crate) fn kill_nowait(&self, value: Option<Box<dyn Any + Send>>) {
         if self.is_current() {
             match value {
                 Some(v) => std::panic::resume_unwind(v),
@@ -89,6 +87,14 @@ impl Target {
             }
         }
         self.request_kill(value);
+    }
+
+    pub(crate) fn kill_until(
+        &self,
+        value: Option<Box<dyn Any + Send>>,
+        deadline: Option<Instant>,
+    ) -> bool {
+        self.kill_nowait(value);
         self.wait_until(deadline)
     }
 
