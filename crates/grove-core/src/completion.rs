@@ -11,11 +11,11 @@
 //!
 //! | method | by | what |
 //! |---|---|---|
-//! | `complete(v)` | the finisher, once | write the outcome; `Running -> Linking`; run links (outside the lock, until none are left); `-> Finished`; set `finished` (Release); take and unpark every waiter |
+//! | `complete(v)` | the finisher, once | write the outcome; `Running -> Linking`; run links (outside the lock, until none are left); `-> Finished`; set `finished` (Release); drain and unpark every waiter |
 //! | `link(f)` | anyone | before `Finished`: queue `f` for the finisher; after: run `f` now |
 //! | `unlink(id)` | anyone | take a queued link off the queue, if the finisher has not taken it yet |
 //! | `add_waiter(w)` | a waiter | before `Finished`: queue `w` (grove's one wait list, `wait.rs`) and return its ticket; after: return `None` |
-//! | `remove_waiter(ticket)` | a waiter whose wait ended | take itself off the list |
+//! | `remove_waiter(ticket)` | a waiter whose wait ended | take itself off the list (a no-op once `Finished` drained it) |
 //! | `take()` | the one owner, after `Finished` | move the outcome out |
 //!
 //! # Orderings and why the outcome is never raced
@@ -125,9 +125,11 @@ impl<T, W: Unpark> Completion<T, W> {
         }
         g.stage = Stage::Finished;
         self.finished.store(true, FINISHED_STORE);
-        let waiters = g.waiters.hand_all(|()| ());
+        // Each waiter checks `finished` itself when it wakes: a plain
+        // notification, nothing handed (and nothing allocated).
+        let waiters = g.waiters.drain();
         drop(g);
-        for w in waiters {
+        for (w, ()) in waiters {
             w.unpark();
         }
     }

@@ -130,6 +130,7 @@ mod deadlock;
 mod driver;
 mod dump;
 mod error;
+mod fifo;
 mod future;
 mod greenlet;
 mod hub;

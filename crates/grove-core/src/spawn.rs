@@ -1,12 +1,9 @@
 //! Spawning green threads: [`Builder`], [`spawn`], [`spawn_later`].
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::completion::Completion;
-use crate::error::{Error, GreenletExit};
-use crate::greenlet::{Greenlet, Packet};
+use crate::greenlet::{Body, Greenlet, Main};
 use crate::runtime::{Handle, Shared};
 use crate::stack::{self, SpawnError};
 use crate::task::{Placement, Task};
@@ -272,31 +269,8 @@ impl Builder {
                 })
             }
         };
-        let packet: Arc<Packet<T>> = Arc::new(Completion::new());
-        let p = packet.clone();
-        let main = Box::new(move |cancel: Option<Error>| {
-            let outcome = match cancel {
-                Some(e) => {
-                    // Never run: its captures drop here, and a panicking
-                    // `Drop` among them is contained like any other panic.
-                    let _ = catch_unwind(AssertUnwindSafe(move || drop(f)));
-                    Err(e)
-                }
-                None => match catch_unwind(AssertUnwindSafe(f)) {
-                    Ok(v) => Ok(v),
-                    Err(payload) if payload.is::<GreenletExit>() => Err(Error::Killed),
-                    Err(payload) => Err(Error::Panicked(payload)),
-                },
-            };
-            let how = match &outcome {
-                Ok(_) => "returned",
-                Err(Error::Killed) => "killed",
-                Err(Error::Panicked(_)) => "panicked",
-                Err(_) => "not started",
-            };
-            p.complete(outcome);
-            how
-        });
+        let body = Arc::new(Body::new(f));
+        let main: Arc<dyn Main> = body.clone();
         let start_at = self.delay.and_then(|d| Instant::now().checked_add(d));
         let task = Arc::new(Task::new(
             shared.clone(),
@@ -311,7 +285,7 @@ impl Builder {
         crate::thread::join_outside(shared);
         if held {
             let gen = crate::greenlet::hold(&task);
-            let g = Greenlet::new(task, packet);
+            let g = Greenlet::new(task, body);
             g.set_held(gen);
             return Ok(g);
         }
@@ -319,7 +293,7 @@ impl Builder {
             Some(at) if at > Instant::now() => delay_start(shared, task.clone(), at),
             _ => crate::wake::push_new(shared, task.clone()),
         }
-        Ok(Greenlet::new(task, packet))
+        Ok(Greenlet::new(task, body))
     }
 }
 

@@ -90,7 +90,7 @@ impl Hub {
                 Err(e) => {
                     // No stack: finish it here, on the hub's own stack.
                     if let Some(main) = exec.main.take() {
-                        crate::trace::end(&task, main(Some(Error::Spawn(e))));
+                        crate::trace::end(&task, main.run(Some(Error::Spawn(e))));
                     }
                     self.shared.registry.remove(&task);
                     return;
@@ -190,7 +190,7 @@ fn run_main(task: &Task) {
     });
     if let Some(main) = main {
         // `main` catches every panic of the user's code and of dropping it.
-        crate::trace::end(task, main(cancel));
+        crate::trace::end(task, main.run(cancel));
     }
     // Green-thread locals die with their green thread, on its own stack.
     // SAFETY: only the running green thread touches its locals.

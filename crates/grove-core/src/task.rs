@@ -49,18 +49,16 @@ use std::sync::{Arc, Mutex};
 
 use context::Context;
 
-use crate::error::Error;
 use crate::park::{Notify, ParkState};
 use crate::reason::WaitRecord;
 use crate::runtime::Shared;
 use crate::stack::Stack;
 use crate::timeout::Active;
 
-/// The closure a task runs: `None` to run the user's function, `Some(err)` to
-/// complete without running it (killed or unable to start).
-/// It returns how it ended (`returned`, `panicked`, `killed`, `not
-/// started`), for traces.
-pub(crate) type Main = Box<dyn FnOnce(Option<Error>) -> &'static str + Send>;
+/// What a task runs, once (`greenlet/body.rs`): `run(None)` runs the
+/// user's function, `run(Some(err))` completes without running it (killed
+/// or unable to start).
+pub(crate) type Main = Arc<dyn crate::greenlet::Main>;
 
 /// `home` of a task no hub has claimed: not started, or migrating.
 const UNBOUND: usize = usize::MAX;

@@ -29,8 +29,9 @@
 //! no atomics; the wakeup is grove's park/unpark, which keeps a token, so an
 //! unpark that comes before the park is not lost either.
 
-use std::collections::VecDeque;
 use std::time::Instant;
+
+use crate::fifo::Fifo;
 
 pub use crate::reason::set_holder;
 
@@ -87,10 +88,13 @@ pub enum Cancelled<P, H> {
 /// assert_eq!(list.cancel(b), Some(Cancelled::Withdrawn(())));
 /// assert!(list.is_empty());
 /// ```
+///
+/// The first waiter and the first handed value are kept inline: a list with
+/// one waiter at a time (a joiner, a socket's reader) never allocates.
 #[derive(Debug)]
 pub struct WaitList<P, H, W> {
-    waiting: VecDeque<(u64, W, P)>,
-    handed: Vec<(u64, H)>,
+    waiting: Fifo<(u64, W, P)>,
+    handed: Fifo<(u64, H)>,
     next: u64,
 }
 
@@ -104,8 +108,8 @@ impl<P, H, W> WaitList<P, H, W> {
     /// An empty list.
     pub fn new() -> Self {
         WaitList {
-            waiting: VecDeque::new(),
-            handed: Vec::new(),
+            waiting: Fifo::new(),
+            handed: Fifo::new(),
             next: 0,
         }
     }
@@ -133,7 +137,7 @@ impl<P, H, W> WaitList<P, H, W> {
     pub fn hand_first(&mut self, value: H) -> Result<(W, P), H> {
         match self.waiting.pop_front() {
             Some((ticket, waker, payload)) => {
-                self.handed.push((ticket, value));
+                self.handed.push_back((ticket, value));
                 Ok((waker, payload))
             }
             None => Err(value),
@@ -144,16 +148,37 @@ impl<P, H, W> WaitList<P, H, W> {
     pub fn hand_all(&mut self, mut value: impl FnMut(P) -> H) -> Vec<W> {
         let mut wakers = Vec::with_capacity(self.waiting.len());
         while let Some((ticket, waker, payload)) = self.waiting.pop_front() {
-            self.handed.push((ticket, value(payload)));
+            self.handed.push_back((ticket, value(payload)));
             wakers.push(waker);
         }
         wakers
     }
 
+    /// Takes every waiter off the list without handing anything; returns
+    /// their wakers and payloads. For notifications that a woken waiter
+    /// checks for itself (a completion's `finished` flag): their tickets
+    /// become unknown, so a later [`cancel`](Self::cancel) returns `None`.
+    /// Allocates nothing.
+    ///
+    /// ```
+    /// use grove::wait::WaitList;
+    ///
+    /// let mut list: WaitList<(), (), &str> = WaitList::new();
+    /// let a = list.push("a", ());
+    /// let woken: Vec<_> = list.drain().map(|(w, ())| w).collect();
+    /// assert_eq!(woken, ["a"]);
+    /// assert_eq!(list.cancel(a), None);
+    /// ```
+    pub fn drain(&mut self) -> impl Iterator<Item = (W, P)> {
+        std::mem::take(&mut self.waiting)
+            .into_iter()
+            .map(|(_, waker, payload)| (waker, payload))
+    }
+
     /// The value handed to `ticket`, if any (the waiter's own check on waking).
     pub fn take_handed(&mut self, ticket: Ticket) -> Option<H> {
-        let pos = self.handed.iter().position(|(t, _)| *t == ticket.0)?;
-        Some(self.handed.swap_remove(pos).1)
+        let (_, h) = self.handed.remove_first(|(t, _)| *t == ticket.0)?;
+        Some(h)
     }
 
     /// The waiter gives up. `None` only if the ticket is unknown (it already
@@ -165,10 +190,8 @@ impl<P, H, W> WaitList<P, H, W> {
                 return Some(Cancelled::Handed(h));
             }
         }
-        let pos = self.waiting.iter().position(|(t, _, _)| *t == ticket.0)?;
-        self.waiting
-            .remove(pos)
-            .map(|(_, _, payload)| Cancelled::Withdrawn(payload))
+        let (_, _, payload) = self.waiting.remove_first(|(t, _, _)| *t == ticket.0)?;
+        Some(Cancelled::Withdrawn(payload))
     }
 }
 

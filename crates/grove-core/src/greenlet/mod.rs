@@ -16,6 +16,7 @@ use crate::task::Task;
 use crate::thread::{Thread, ThreadId};
 
 mod all;
+mod body;
 mod gref;
 mod kill;
 mod outcome;
@@ -23,6 +24,7 @@ mod start;
 mod target;
 
 pub use all::{joinall, killall, try_joinall};
+pub(crate) use body::{Body, Main};
 pub use gref::GreenletRef;
 pub use outcome::LinkId;
 pub(crate) use start::hold;
@@ -43,7 +45,8 @@ pub(crate) type Packet<T> = Completion<Result<T, Error>, Waiter>;
 /// ```
 pub struct Greenlet<T> {
     target: Target,
-    packet: Arc<Packet<T>>,
+    /// The completion, typed (the same allocation as `target.done`).
+    body: Arc<dyn body::Outcome<T>>,
     /// For a green thread created but not started (`Builder::create`): the
     /// generation of the park it waits in, plus one; 0 once started (or if
     /// it never waited). See `start.rs`.
@@ -68,13 +71,22 @@ impl<T> fmt::Debug for Greenlet<T> {
 }
 
 impl<T: Send + 'static> Greenlet<T> {
-    pub(crate) fn new(task: Arc<Task>, packet: Arc<Packet<T>>) -> Greenlet<T> {
-        let done: Arc<dyn Finish> = packet.clone();
+    /// The handle to `task`, whose body (closure and completion) is `body`.
+    pub(crate) fn new<F>(task: Arc<Task>, body: Arc<Body<F, T>>) -> Greenlet<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let done: Arc<dyn Finish> = body.clone();
         Greenlet {
             target: Target { task, done },
-            packet,
+            body,
             held: AtomicUsize::new(0),
         }
+    }
+
+    /// The completion this green thread's outcome goes to.
+    fn packet(&self) -> &Packet<T> {
+        self.body.packet()
     }
 
     /// Waits for the green thread to finish and returns its value, or why
@@ -98,7 +110,7 @@ impl<T: Send + 'static> Greenlet<T> {
         }
         // SAFETY: we own the only typed handle, so nobody else can read the
         // outcome (a GreenletRef cannot).
-        let outcome = unsafe { self.packet.take() };
+        let outcome = unsafe { self.packet().take() };
         outcome.unwrap_or(Err(Error::Killed))
     }
 
@@ -178,7 +190,7 @@ impl<T: Send + 'static> Greenlet<T> {
     where
         F: FnOnce(&Result<T, Error>) + Send + 'static,
     {
-        self.packet.link(Box::new(f)).map(LinkId)
+        self.packet().link(Box::new(f)).map(LinkId)
     }
 
     /// A type-erased, cloneable reference for waiting and killing.
@@ -204,13 +216,13 @@ impl<T: Send + 'static> Greenlet<T> {
     /// assert!(g.is_successful());
     /// ```
     pub fn is_successful(&self) -> bool {
-        self.packet.inspect(Result::is_ok).unwrap_or(false)
+        self.packet().inspect(Result::is_ok).unwrap_or(false)
     }
 
     /// Whether it has finished without a value (killed, panicked, or never
     /// started).
     pub(crate) fn is_failed(&self) -> bool {
-        self.packet.inspect(Result::is_err).unwrap_or(false)
+        self.packet().inspect(Result::is_err).unwrap_or(false)
     }
 }
 

@@ -30,7 +30,7 @@ impl<T: Send + Sync + 'static> Greenlet<T> {
     /// assert_eq!(g.join().unwrap(), "ok");
     /// ```
     pub fn value(&self) -> Option<&T> {
-        self.packet.get().and_then(|r| r.as_ref().ok())
+        self.packet().get().and_then(|r| r.as_ref().ok())
     }
 
     /// Why it failed, as text, once it has finished without a value
@@ -42,7 +42,7 @@ impl<T: Send + Sync + 'static> Greenlet<T> {
     /// assert_eq!(g.exception().as_deref(), Some("the green thread panicked: no disk"));
     /// ```
     pub fn exception(&self) -> Option<String> {
-        self.packet
+        self.packet()
             .inspect(|r| r.as_ref().err().map(Error::to_string))
             .flatten()
     }
@@ -124,6 +124,6 @@ impl<T: Send + 'static> Greenlet<T> {
     /// g.kill();
     /// ```
     pub fn unlink(&self, id: LinkId) -> bool {
-        self.packet.unlink(id.0)
+        self.packet().unlink(id.0)
     }
 }

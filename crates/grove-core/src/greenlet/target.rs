@@ -6,15 +6,13 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 
-use crate::completion::{Completion, Unpark};
+use crate::completion::Unpark;
 use crate::deadlock::DeadlockReport;
 use crate::hub::current_task;
 use crate::reason::WaitReason;
 use crate::task::Task;
 use crate::thread::{self, Thread, ThreadId};
 use crate::wait::Ticket;
-
-use super::Packet;
 
 /// Who waits for a green thread to finish: a thread of control (parked in
 /// `wait`/`join`), or an async task (`Join`, `wait_any`), woken by its
@@ -38,18 +36,6 @@ pub(crate) trait Finish: Send + Sync {
     fn is_finished(&self) -> bool;
     fn add_waiter(&self, w: Waiter) -> Option<Ticket>;
     fn remove_waiter(&self, ticket: Ticket);
-}
-
-impl<T: Send> Finish for Packet<T> {
-    fn is_finished(&self) -> bool {
-        Completion::is_finished(self)
-    }
-    fn add_waiter(&self, w: Waiter) -> Option<Ticket> {
-        Completion::add_waiter(self, w)
-    }
-    fn remove_waiter(&self, ticket: Ticket) {
-        Completion::remove_waiter(self, ticket)
-    }
 }
 
 /// A green thread and its completion: waiting and killing, untyped.

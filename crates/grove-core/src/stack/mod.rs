@@ -84,14 +84,18 @@ pub fn validate_size(requested: usize) -> Result<usize, SpawnError> {
     Ok(requested.div_ceil(page) * page)
 }
 
+/// The kernel's page size, asked once (it is on every stack hand-out path).
 pub(crate) fn page_size() -> usize {
+    static PAGE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let known = PAGE.load(std::sync::atomic::Ordering::Relaxed);
+    if known != 0 {
+        return known;
+    }
     // SAFETY: sysconf has no preconditions.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as usize
-    } else {
-        4096
-    }
+    let p = if p > 0 { p as usize } else { 4096 };
+    PAGE.store(p, std::sync::atomic::Ordering::Relaxed);
+    p
 }
 
 /// What keeps the page below a stack untouched.
