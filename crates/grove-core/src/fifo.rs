@@ -3,8 +3,10 @@
 //! waiter: the joiner of a green thread, the one reader of a socket) never
 //! allocates.
 //!
-//! Invariant: `more` is empty whenever `one` is `None`; so `one`, when
-//! present, is always the oldest element.
+//! Invariant: `more` holds nothing whenever `one` is `None`; so `one`, when
+//! present, is always the oldest element. `more` is an `Option` so that
+//! dropping (or draining) a list that never had two elements is a single
+//! check, not a walk over an empty ring buffer.
 
 use std::collections::VecDeque;
 
@@ -12,7 +14,7 @@ use std::collections::VecDeque;
 #[derive(Debug)]
 pub(crate) struct Fifo<T> {
     one: Option<T>,
-    more: VecDeque<T>,
+    more: Option<VecDeque<T>>,
 }
 
 impl<T> Default for Fifo<T> {
@@ -25,12 +27,12 @@ impl<T> Fifo<T> {
     pub(crate) const fn new() -> Self {
         Fifo {
             one: None,
-            more: VecDeque::new(),
+            more: None,
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        usize::from(self.one.is_some()) + self.more.len()
+        usize::from(self.one.is_some()) + self.more.as_ref().map_or(0, VecDeque::len)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -41,13 +43,13 @@ impl<T> Fifo<T> {
         if self.one.is_none() {
             self.one = Some(x);
         } else {
-            self.more.push_back(x);
+            self.more.get_or_insert_with(VecDeque::new).push_back(x);
         }
     }
 
     pub(crate) fn pop_front(&mut self) -> Option<T> {
         let first = self.one.take()?;
-        self.one = self.more.pop_front();
+        self.one = self.more.as_mut().and_then(VecDeque::pop_front);
         Some(first)
     }
 
@@ -56,18 +58,21 @@ impl<T> Fifo<T> {
         if pred(self.one.as_ref()?) {
             return self.pop_front();
         }
-        let at = self.more.iter().position(pred)?;
-        self.more.remove(at)
+        let more = self.more.as_mut()?;
+        let at = more.iter().position(pred)?;
+        more.remove(at)
     }
 }
 
 impl<T> IntoIterator for Fifo<T> {
     type Item = T;
-    type IntoIter =
-        std::iter::Chain<std::option::IntoIter<T>, std::collections::vec_deque::IntoIter<T>>;
+    type IntoIter = std::iter::Chain<
+        std::option::IntoIter<T>,
+        std::iter::Flatten<std::option::IntoIter<VecDeque<T>>>,
+    >;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.one.into_iter().chain(self.more)
+        self.one.into_iter().chain(self.more.into_iter().flatten())
     }
 }
 
