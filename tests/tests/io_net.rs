@@ -237,6 +237,62 @@ fn readiness_on_a_busy_hub_is_noticed_by_the_idle_one() {
     assert!(hog.join().unwrap(), "the reader ran while its hub was busy");
 }
 
+/// On a runtime of many hubs, every event on the reactor of a hub that is
+/// busy computing is noticed, not only the first: whoever takes a report
+/// re-arms the hub's watch (`watch.rs`). The reader allows migration, so
+/// each read runs on an idle hub while its socket stays registered with the
+/// busy one.
+#[test]
+fn every_event_on_a_busy_hub_is_noticed_with_many_hubs() {
+    use std::sync::atomic::AtomicBool;
+    let rt = Runtime::builder()
+        .workers(8)
+        .driver(grove::reactors())
+        .build()
+        .expect("runtime");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // SAFETY: the reader holds no thread-local state, reference or guard
+    // across its blocking points (only its socket and a channel sender).
+    let reader = unsafe { Builder::new().allow_migration() }
+        .spawn_on(rt.handle(), move || {
+            // A loopback connect that does not wait: the socket is
+            // registered by its first read, on the hub it runs on now.
+            let mut s = TcpStream::from_std(std::net::TcpStream::connect(addr).unwrap()).unwrap();
+            tx.send(grove::hub_index().unwrap()).unwrap();
+            let mut hubs = Vec::new();
+            for _ in 0..3 {
+                let mut buf = [0u8; 4];
+                s.read_exact(&mut buf).unwrap();
+                assert_eq!(&buf, b"data");
+                hubs.push(grove::hub_index());
+            }
+            hubs
+        })
+        .unwrap();
+    let (mut peer, _) = listener.accept().unwrap();
+    let home = rx.recv().unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let done = Arc::new(AtomicBool::new(false));
+    let hog = grove_tests::hog(&rt, home, done.clone());
+    std::thread::sleep(Duration::from_millis(5));
+    for _ in 0..3 {
+        peer.write_all(b"data").unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let hubs = reader.join().unwrap();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        hog.join().unwrap(),
+        "every read ran while its socket's hub was busy"
+    );
+    assert!(
+        hubs.iter().all(|h| *h != Some(home)),
+        "read on idle hubs, not {home}: {hubs:?}"
+    );
+}
+
 /// A started green thread keeps its hub: woken by readiness while that hub
 /// computes, it waits for the hub (by design, as in gevent), even though
 /// the other hub is idle and takes the event.

@@ -67,8 +67,6 @@ impl Event {
 pub(crate) enum PollMode {
     /// Once, then disabled until modified.
     Oneshot,
-    /// While ready.
-    Level,
     /// Each time it becomes ready.
     Edge,
 }
@@ -173,7 +171,6 @@ impl Poller {
         match mode {
             PollMode::Oneshot => flags |= libc::EPOLLONESHOT as u32,
             PollMode::Edge => flags |= libc::EPOLLET as u32,
-            PollMode::Level => {}
         }
         (flags, ev.key as u64)
     }

@@ -62,6 +62,7 @@ mod source;
 #[cfg(feature = "tokio")]
 mod tokio_bridge;
 mod wait;
+mod watch;
 
 pub use blocking::{blocking, IDLE_TIMEOUT, MAX_THREADS};
 pub use net::{lookup_host, TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};

@@ -39,12 +39,13 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::epoll::{Event, Events, PollMode, Poller};
+use crate::watch::Group;
 use grove_core::wait::WaitList;
 use grove_core::{Driver, Thread};
 
@@ -103,7 +104,7 @@ pub(crate) struct Entry {
     waiters: Mutex<Waiters>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // No user code runs under these locks: a poisoned one is still sound.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -116,7 +117,7 @@ impl Entry {
 
 /// A reactor's shared part: the poller and the registered descriptors.
 pub(crate) struct Core {
-    poller: Poller,
+    pub(crate) poller: Poller,
     /// Registrations are edge-triggered (else one-shot, armed per wait).
     edge: bool,
     /// Only the thread holding this polls (and reuses the buffer).
@@ -126,9 +127,9 @@ pub(crate) struct Core {
     /// Its hub has stopped: nobody polls it any more, and a descriptor
     /// registered here must move to a live reactor before it is waited on.
     closed: AtomicBool,
-    /// Its hub is asleep in its outer poller, where its own events wake it:
-    /// other hubs leave them to it.
-    parked: AtomicBool,
+    /// Its hub is asleep in its poller, where its own events wake it: the
+    /// watch thread leaves them to it (`watch.rs`).
+    pub(crate) parked: AtomicBool,
     /// Descriptors registered now: while there are none, a busy hub's
     /// quick look has nothing to find and is skipped.
     registered: AtomicUsize,
@@ -144,17 +145,6 @@ pub(crate) struct Core {
 /// green thread's turn) on a hub that never idles; an idle hub sees them
 /// at once.
 const QUICK_LOOK_EVERY: Duration = Duration::from_micros(20);
-
-/// A hub's reactor as seen from a hub's outer poller: that reactor's poller
-/// is registered there, and becomes readable when it has events nobody has
-/// taken.
-struct Watch {
-    key: usize,
-    core: Arc<Core>,
-    /// Its one-shot registration is armed (it has not reported since it
-    /// was last armed): a sleep re-arms only the watches that fired.
-    armed: bool,
-}
 
 impl Core {
     fn new() -> io::Result<Core> {
@@ -189,15 +179,15 @@ impl Core {
         self.poll(Some(Duration::ZERO));
     }
 
-    fn nanos(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    /// Whether this reactor was polled (by anyone) less than `d` ago.
+    pub(crate) fn looked_within(&self, d: Duration) -> bool {
+        self.nanos()
+            .saturating_sub(self.last_look.load(Ordering::Relaxed))
+            < d.as_nanos() as u64
     }
 
-    /// Whether its hub sleeps in its outer poller right now (a hint: other
-    /// hubs do not take its events meanwhile, since it wakes for them
-    /// itself, and a started green thread woken by them runs there anyway).
-    fn owner_parked(&self) -> bool {
-        self.parked.load(Ordering::Relaxed)
+    fn nanos(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Whether its hub has stopped (see [`Core::close`]).
@@ -280,7 +270,12 @@ impl Core {
         };
         self.last_look.store(self.nanos(), Ordering::Relaxed);
         events.clear();
-        if self.poller.wait(&mut events, timeout).is_err() {
+        let waited = self.poller.wait(&mut events, timeout);
+        if timeout != Some(Duration::ZERO) {
+            // A sleep: the look ends now, not when the sleep began.
+            self.last_look.store(self.nanos(), Ordering::Relaxed);
+        }
+        if waited.is_err() {
             return;
         }
         for ev in events.iter() {
@@ -410,19 +405,14 @@ fn fallback() -> io::Result<Arc<Core>> {
     Ok(core)
 }
 
-/// The reactors of one runtime, so that each can watch the others.
-#[derive(Default)]
-struct Group {
-    cores: Mutex<Vec<Option<Arc<Core>>>>,
-}
-
 /// The driver factory for
 /// [`RuntimeBuilder::driver`](grove_core::RuntimeBuilder::driver): one
-/// [`Reactor`] per hub. Each hub idles in its own poller, and while it
-/// sleeps it also watches the other hubs' pollers, so that readiness on a
-/// descriptor registered with a hub that is busy computing is still
-/// noticed (by an idle hub, which takes the events and wakes their green
-/// threads). A hub whose poller cannot be created (out of descriptors) gets
+/// [`Reactor`] per hub. Each hub idles in its own poller, and one sleeping
+/// hub at a time (the watcher) also watches the other hubs' pollers, so
+/// that readiness on a descriptor registered with a hub that is busy
+/// computing is still noticed (by that idle hub, which takes the events and
+/// wakes their green threads), and an event wakes one sleeping hub, not all
+/// of them (`watch.rs`). A hub whose poller cannot be created (out of descriptors) gets
 /// grove-core's default parker, and its I/O goes to the fallback reactor.
 ///
 /// Use one factory per runtime.
@@ -438,148 +428,13 @@ struct Group {
 /// assert_eq!(rt.block_on(|| 1 + 1), 2);
 /// ```
 pub fn reactors() -> impl Fn(usize) -> Box<dyn Driver> + Send + Sync + 'static {
-    let group = Arc::new(Group::default());
-    move |hub| match (Core::new(), Poller::new()) {
-        (Ok(core), Ok(outer)) => {
-            let core = Arc::new(core);
-            let mut cores = lock(&group.cores);
-            if cores.len() <= hub {
-                cores.resize(hub + 1, None);
-            }
-            cores[hub] = Some(core.clone());
-            Box::new(Reactor {
-                core,
-                outer: Some(Outer {
-                    poller: outer,
-                    events: Mutex::new(Events::new()),
-                    watches: Mutex::new(Vec::new()),
-                    group: group.clone(),
-                    hub,
-                }),
-            })
-        }
-        _ => Box::new(grove_core::ThreadParker::new()),
-    }
-}
-
-/// A hub's outer poller: the one its hub sleeps in. Registered in it are
-/// its own reactor's poller (level-triggered: it always wakes the hub) and
-/// every other hub's (one-shot, re-armed before a sleep once it fired). epoll forbids
-/// an epoll set from containing itself, even through another, so the
-/// descriptors live in the inner pollers (`Core`) and only the outer ones
-/// nest them.
-struct Outer {
-    poller: Poller,
-    events: Mutex<Events>,
-    watches: Mutex<Vec<Watch>>,
-    group: Arc<Group>,
-    hub: usize,
-}
-
-impl Outer {
-    /// Registers every hub's inner poller (called on the hub's thread when
-    /// it starts: by then every hub's reactor exists).
-    fn attach(&self) {
-        let cores: Vec<Option<Arc<Core>>> = lock(&self.group.cores).clone();
-        let mut watches = lock(&self.watches);
-        for (i, core) in cores.into_iter().enumerate() {
-            let Some(core) = core else { continue };
-            let mode = if i == self.hub {
-                PollMode::Level
-            } else {
-                PollMode::Oneshot
-            };
-            let interest = if i == self.hub {
-                Event::readable(i)
-            } else {
-                Event::none(i)
-            };
-            // SAFETY: `Watch` keeps `core` (and so its poller's descriptor)
-            // alive until `detach` deletes the registration.
-            let added = unsafe {
-                self.poller
-                    .add_with_mode(core.poller.as_raw_fd(), interest, mode)
-            };
-            if added.is_ok() {
-                // Its own is level-triggered and always armed; the others
-                // start disarmed (no interest) until the first sleep.
-                let armed = i == self.hub;
-                watches.push(Watch {
-                    key: i,
-                    core,
-                    armed,
-                });
-            }
-        }
-    }
-
-    /// Deletes the registrations while the inner pollers are still open.
-    fn detach(&self) {
-        for w in lock(&self.watches).drain(..) {
-            // SAFETY: `w.core` is alive (held here), so its descriptor is
-            // open.
-            let fd = unsafe { BorrowedFd::borrow_raw(w.core.poller.as_raw_fd()) };
-            let _ = self.poller.delete(fd);
-        }
-    }
-
-    /// Sleeps until this hub's reactor or another hub's has events, or
-    /// `unpark`, or `timeout`; then takes the events of every reactor that
-    /// has some (if nobody else is taking them) and wakes their waiters.
-    /// Another hub's events are not taken while that hub is asleep itself:
-    /// it wakes for them, and taking them for it would only forward its
-    /// green threads to it with one more wakeup. (They stay watched: that
-    /// hub may wake and get busy while this one sleeps.)
-    fn park(&self, timeout: Option<Duration>) {
-        let Ok(mut events) = self.events.try_lock() else {
-            return;
-        };
-        // Re-arm only the one-shot watches that fired since they were last
-        // armed: the others still are, so a sleep costs no system call per
-        // other hub.
-        let watches: Vec<(usize, Arc<Core>)> = {
-            let mut ws = lock(&self.watches);
-            for w in ws.iter_mut().filter(|w| !w.armed) {
-                // SAFETY: `w.core` is alive, so its descriptor is open.
-                let fd = unsafe { BorrowedFd::borrow_raw(w.core.poller.as_raw_fd()) };
-                w.armed = self
-                    .poller
-                    .modify_with_mode(fd, Event::readable(w.key), PollMode::Oneshot)
-                    .is_ok();
-            }
-            ws.iter().map(|w| (w.key, w.core.clone())).collect()
-        };
-        let own = watches
-            .iter()
-            .find(|(key, _)| *key == self.hub)
-            .map(|(_, core)| core);
-        events.clear();
-        if let Some(core) = own {
-            core.parked.store(true, Ordering::Relaxed);
-        }
-        let waited = self.poller.wait(&mut events, timeout);
-        if let Some(core) = own {
-            core.parked.store(false, Ordering::Relaxed);
-        }
-        if waited.is_err() {
-            return;
-        }
-        {
-            let mut ws = lock(&self.watches);
-            for ev in events.iter().filter(|ev| ev.key != self.hub) {
-                if let Some(w) = ws.iter_mut().find(|w| w.key == ev.key) {
-                    w.armed = false; // a one-shot report disarms it
-                }
-            }
-        }
-        for ev in events.iter() {
-            match watches.iter().find(|(k, _)| *k == ev.key) {
-                Some((k, core)) if *k == self.hub || !core.owner_parked() => {
-                    core.poll(Some(Duration::ZERO));
-                }
-                _ => {}
-            }
-        }
+    let group = Arc::new(Group::new());
+    move |hub| match Core::new() {
+        Ok(core) => Box::new(Reactor {
+            core: Arc::new(core),
+            group: Some((group.clone(), hub)),
+        }),
+        Err(_) => Box::new(grove_core::ThreadParker::new()),
     }
 }
 
@@ -597,9 +452,10 @@ impl Outer {
 /// ```
 pub struct Reactor {
     core: Arc<Core>,
-    /// For a hub of a runtime built with [`reactors`]: the poller it sleeps
-    /// in, watching every hub's reactor.
-    outer: Option<Outer>,
+    /// For a hub of a runtime built with [`reactors`]: the runtime's
+    /// reactors (whose watch thread notices this one's events while its
+    /// hub is busy, `watch.rs`) and the hub's index.
+    group: Option<(Arc<Group>, usize)>,
 }
 
 impl std::fmt::Debug for Reactor {
@@ -620,17 +476,21 @@ impl Reactor {
     pub fn new() -> io::Result<Reactor> {
         Ok(Reactor {
             core: Arc::new(Core::new()?),
-            outer: None,
+            group: None,
         })
     }
 }
 
 impl Driver for Reactor {
     fn park(&self, timeout: Option<Duration>) {
-        match &self.outer {
+        match &self.group {
             // A busy hub's quick look: its own reactor only.
             _ if timeout == Some(Duration::ZERO) => self.core.quick_look(),
-            Some(outer) => outer.park(timeout),
+            Some(_) => {
+                self.core.parked.store(true, Ordering::Relaxed);
+                self.core.poll(timeout);
+                self.core.parked.store(false, Ordering::Relaxed);
+            }
             None => self.core.poll(timeout),
         }
     }
@@ -642,23 +502,21 @@ impl Driver for Reactor {
     }
 
     fn unpark(&self) {
-        match &self.outer {
-            Some(outer) => {
-                let _ = outer.poller.notify();
-            }
-            None => self.core.notify(),
-        }
+        self.core.notify();
     }
 
     fn attach(&self) {
         HUB_REACTOR.with(|r| *r.borrow_mut() = Some(self.core.clone()));
-        if let Some(outer) = &self.outer {
-            outer.attach();
+        if let Some((group, hub)) = &self.group {
+            group.join(*hub, &self.core);
         }
     }
 
     fn detach(&self) {
         HUB_REACTOR.with(|r| *r.borrow_mut() = None);
+        if let Some((group, hub)) = &self.group {
+            group.leave(*hub);
+        }
         self.core.close();
     }
 
@@ -669,8 +527,8 @@ impl Driver for Reactor {
 
 impl Drop for Reactor {
     fn drop(&mut self) {
-        if let Some(outer) = &self.outer {
-            outer.detach();
+        if let Some((group, hub)) = &self.group {
+            group.leave(*hub);
         }
     }
 }
