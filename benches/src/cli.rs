@@ -1,151 +1,118 @@
-//! Command-line parsing.
+//! Command-line parsing, with `clap`: `--help` is generated from the
+//! documentation of the fields below.
 
 use std::path::PathBuf;
 
-use crate::error::BenchError;
+use clap::{Args, Parser, Subcommand};
+
 use crate::peers::Peer;
 
-/// What the command line asks for.
-#[derive(Debug)]
-pub enum Command {
-    /// Run the suite.
-    Suite(Options),
-    /// Print the usage.
-    Help,
-    /// The hidden subcommand a child process runs: one measurement.
-    Measure(MeasureArgs),
+/// The whole command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "grove-bench",
+    about = "Runs the same workloads on grove, tokio, may, std threads and prints one table.",
+    long_about = "Runs the same workloads on grove, tokio, may, std threads and prints a table: per row its unit \
+                  and direction, each peer's median and min-max, how grove stands to \
+                  that peer, and the best peer; a legend follows the table. The results \
+                  also go to a JSON file.",
+    after_help = "See docs/benchmarks.md for what each workload measures.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// The suite's options (when no subcommand is given).
+    #[command(flatten)]
+    pub options: Options,
+    /// The hidden subcommand a child process runs.
+    #[command(subcommand)]
+    pub measure: Option<Hidden>,
 }
 
 /// Options of a suite run.
-#[derive(Debug)]
+#[derive(Debug, Args)]
 pub struct Options {
-    /// OS threads for the many-worker rows.
+    /// OS threads (hubs, tokio workers, may workers, std threads)
+    /// for the many-worker rows [default: the number of CPUs]
+    #[arg(long, value_name = "N", value_parser = positive, default_value_t = default_workers(),
+          hide_default_value = true)]
     pub workers: usize,
-    /// Smaller counts, for a smoke run.
+    /// Small counts and no warm-up repetition: a smoke run (about 20 s on 2 cores)
+    #[arg(long)]
     pub quick: bool,
-    /// Run only these workloads.
+    /// Run only these workloads (comma-separated or repeated), e.g. `--only echo,spawn_join`
+    #[arg(long, value_name = "NAME", value_delimiter = ',', value_parser = workload_names())]
     pub only: Vec<String>,
-    /// Where to write the JSON results.
-    pub json: PathBuf,
-    /// Measured repetitions per (row, peer).
+    /// Measured repetitions per (row, peer), at least 1
+    #[arg(long, value_name = "N", value_parser = positive, default_value_t = 5)]
     pub reps: usize,
+    /// Where to write the results as JSON [default: <target dir>/grove-bench/latest.json]
+    #[arg(long, value_name = "PATH", default_value_os_t = default_json_path(),
+          hide_default_value = true)]
+    pub json: PathBuf,
+    /// Accepted and ignored: `cargo bench` passes it to every target
+    #[arg(long, hide = true)]
+    pub bench: bool,
+}
+
+/// Subcommands not meant for people.
+#[derive(Debug, Subcommand)]
+pub enum Hidden {
+    /// One measurement, in a child process; prints one sample line.
+    #[command(name = "__measure", hide = true)]
+    Measure(MeasureArgs),
 }
 
 /// Arguments of the hidden `__measure` subcommand.
-#[derive(Debug)]
+#[derive(Debug, Args)]
 pub struct MeasureArgs {
     /// The workload's name.
     pub workload: String,
-    /// The row's key.
+    /// The row's key (`-` for a workload's only row).
+    #[arg(value_parser = row_key)]
     pub row: String,
     /// The peer.
+    #[arg(value_parser = peer)]
     pub peer: Peer,
     /// Workers, as in the parent.
+    #[arg(long, value_parser = positive, default_value_t = default_workers())]
     pub workers: usize,
     /// Quick mode, as in the parent.
+    #[arg(long)]
     pub quick: bool,
     /// The parent's calibration.
+    #[arg(long, value_parser = positive_u64, default_value_t = 1)]
     pub spin_iters: u64,
 }
 
 /// The name of the hidden subcommand.
 pub const MEASURE: &str = "__measure";
 
-/// How to call the suite.
-pub const USAGE: &str = "\
-usage: grove-bench [--workers N] [--only NAME[,NAME..]] [--quick] [--reps N] [--json PATH]
-
-Runs every workload on grove, tokio, may and std threads and prints a table:
-per row its unit and direction, each peer's median and min-max, how grove
-stands to that peer, and the best peer; a legend follows the table. Results
-also go to PATH as JSON
-(default: <target dir>/grove-bench/latest.json).
-
-  --workers N   OS threads (hubs, workers) for the many-worker rows (default: CPUs)
-  --only NAMES  run only these workloads (comma-separated or repeated)
-  --quick       small counts and 5 repetitions without warm-up: a smoke run
-  --reps N      measured repetitions per (row, peer) (default 5, at least 1)
-  --json PATH   where to write the results";
-
-/// Parses the arguments after the program name.
-pub fn parse(args: &[String]) -> Result<Command, BenchError> {
-    if args.first().map(String::as_str) == Some(MEASURE) {
-        return parse_measure(&args[1..]).map(Command::Measure);
-    }
-    let mut opts = Options {
-        workers: default_workers(),
-        quick: false,
-        only: Vec::new(),
-        json: default_json_path(),
-        reps: 5,
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--quick" => opts.quick = true,
-            "--workers" => opts.workers = positive(value(&mut it, a)?, a)?,
-            "--reps" => opts.reps = positive(value(&mut it, a)?, a)?,
-            "--json" => opts.json = PathBuf::from(value(&mut it, a)?),
-            "--only" => opts.only.extend(
-                value(&mut it, a)?
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(String::from),
-            ),
-            // `cargo bench` passes this to every target; harmless here.
-            "--bench" => {}
-            other => return Err(BenchError::Usage(format!("unknown argument {other:?}"))),
-        }
-    }
-    Ok(Command::Suite(opts))
+/// `--only` accepts the names of the workloads, which `--help` lists.
+fn workload_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(crate::workloads::READY.iter().map(|w| w.name()))
 }
 
-fn parse_measure(args: &[String]) -> Result<MeasureArgs, BenchError> {
-    let [workload, row, peer, rest @ ..] = args else {
-        return Err(BenchError::Usage(format!(
-            "{MEASURE} WORKLOAD ROW PEER [options]"
-        )));
-    };
-    let peer =
-        Peer::parse(peer).ok_or_else(|| BenchError::Usage(format!("unknown peer {peer:?}")))?;
-    let mut m = MeasureArgs {
-        workload: workload.clone(),
-        row: if row == "-" {
-            String::new()
-        } else {
-            row.clone()
-        },
-        peer,
-        workers: default_workers(),
-        quick: false,
-        spin_iters: 1,
-    };
-    let mut it = rest.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--quick" => m.quick = true,
-            "--workers" => m.workers = positive(value(&mut it, a)?, a)?,
-            "--spin-iters" => m.spin_iters = positive(value(&mut it, a)?, a)? as u64,
-            other => return Err(BenchError::Usage(format!("unknown argument {other:?}"))),
-        }
-    }
-    Ok(m)
-}
-
-fn value<'a>(it: &mut std::slice::Iter<'a, String>, flag: &str) -> Result<&'a str, BenchError> {
-    it.next()
-        .map(String::as_str)
-        .ok_or_else(|| BenchError::Usage(format!("{flag} needs a value")))
-}
-
-fn positive(v: &str, flag: &str) -> Result<usize, BenchError> {
+fn positive(v: &str) -> Result<usize, String> {
     match v.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(BenchError::Usage(format!(
-            "{flag} needs a positive integer, got {v:?}"
-        ))),
+        _ => Err(format!("needs a positive integer, got {v:?}")),
     }
+}
+
+fn positive_u64(v: &str) -> Result<u64, String> {
+    positive(v).map(|n| n as u64)
+}
+
+fn row_key(v: &str) -> Result<String, String> {
+    Ok(if v == "-" {
+        String::new()
+    } else {
+        v.to_string()
+    })
+}
+
+fn peer(v: &str) -> Result<Peer, String> {
+    Peer::parse(v).ok_or_else(|| format!("unknown peer {v:?}"))
 }
 
 fn default_workers() -> usize {
@@ -171,38 +138,56 @@ fn default_json_path() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
+    fn parse(s: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("grove-bench").chain(s.split_whitespace()))
+    }
+
+    #[test]
+    fn the_command_is_well_formed() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn suite_flags() {
-        let Command::Suite(o) = parse(&args(
-            "--workers 3 --only a,b --only c --quick --json x.json",
-        ))
-        .unwrap() else {
-            panic!("not a suite run");
-        };
+        let cli =
+            parse("--workers 3 --only echo,yield_local --only spawn_join --quick --json x.json")
+                .unwrap();
+        assert!(cli.measure.is_none());
+        let o = cli.options;
         assert_eq!(o.workers, 3);
-        assert_eq!(o.only, ["a", "b", "c"]);
+        assert_eq!(o.only, ["echo", "yield_local", "spawn_join"]);
         assert!(o.quick);
+        assert_eq!(o.reps, 5);
         assert_eq!(o.json, PathBuf::from("x.json"));
+        // `cargo bench` passes --bench to the binary too.
+        assert!(parse("--bench").is_ok());
     }
 
     #[test]
     fn bad_flags_are_errors() {
-        assert!(parse(&args("--workers 0")).is_err());
-        assert!(parse(&args("--workers")).is_err());
-        assert!(parse(&args("--frobnicate")).is_err());
+        assert!(parse("--workers 0").is_err());
+        assert!(parse("--reps 0").is_err());
+        assert!(parse("--workers").is_err());
+        assert!(parse("--frobnicate").is_err());
+        assert!(parse("--only no_such_workload").is_err());
+    }
+
+    #[test]
+    fn every_flag_is_documented_in_help() {
+        let help = Cli::command().render_long_help().to_string();
+        for flag in ["--workers", "--quick", "--only", "--reps", "--json"] {
+            assert!(help.contains(flag), "{flag} missing from:\n{help}");
+        }
+        assert!(!help.contains("--bench"), "{help}");
+        assert!(!help.contains(MEASURE), "{help}");
     }
 
     #[test]
     fn measure_subcommand() {
-        let Command::Measure(m) = parse(&args(
-            "__measure fanout_cpu 2w may --workers 2 --spin-iters 99",
-        ))
-        .unwrap() else {
+        let cli = parse("__measure fanout_cpu 2w may --workers 2 --spin-iters 99").unwrap();
+        let Some(Hidden::Measure(m)) = cli.measure else {
             panic!("not a measurement");
         };
         assert_eq!(
@@ -210,5 +195,10 @@ mod tests {
             ("fanout_cpu", "2w", Peer::May)
         );
         assert_eq!((m.workers, m.spin_iters, m.quick), (2, 99, false));
+        let Some(Hidden::Measure(m)) = parse("__measure echo - grove --quick").unwrap().measure
+        else {
+            panic!("not a measurement");
+        };
+        assert_eq!((m.row.as_str(), m.quick), ("", true));
     }
 }

@@ -1,7 +1,7 @@
 //! grove-bench: the same workloads on grove, tokio, may and std threads, one
 //! table. See `docs/benchmarks.md`.
 //!
-//! `cargo run --release -p grove-bench -- [--workers N] [--only NAME] [--quick] [--json PATH]`
+//! `cargo run --release -p grove-bench -- --help` lists the flags.
 
 mod child;
 mod cli;
@@ -19,39 +19,28 @@ mod workloads;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use cli::{Command, Options};
+use clap::Parser;
+
+use cli::{Cli, Hidden, Options};
 use config::{Config, SPIN_TARGET};
 use error::BenchError;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match cli::parse(&args) {
-        Ok(Command::Help) => {
-            println!("{}", cli::USAGE);
-            Ok(())
-        }
-        Ok(Command::Measure(m)) => child::run(&m),
-        Ok(Command::Suite(opts)) => suite(&opts),
-        Err(e) => Err(e),
+    let cli = Cli::parse();
+    let result = match &cli.measure {
+        Some(Hidden::Measure(m)) => child::run(m),
+        None => suite(&cli.options),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("grove-bench: {e}");
-            if matches!(e, BenchError::Usage(_)) {
-                eprintln!("{}", cli::USAGE);
-            }
             ExitCode::FAILURE
         }
     }
 }
 
 fn suite(opts: &Options) -> Result<(), BenchError> {
-    for name in &opts.only {
-        if workloads::find(name).is_none() {
-            return Err(BenchError::Usage(format!("no workload named {name:?}")));
-        }
-    }
     let started = Instant::now();
     let cfg = Config {
         workers: opts.workers,
