@@ -25,7 +25,9 @@ pub enum BenchError {
     Timeout(String),
     /// A child process failed or printed something unreadable.
     Child(String),
-    /// Reading `/proc` or writing the JSON file failed.
+    /// A results file could not be written, read or understood.
+    Results(String),
+    /// Reading `/proc` or writing a file failed.
     Io(std::io::Error),
 }
 
@@ -39,6 +41,7 @@ impl fmt::Display for BenchError {
             BenchError::Task { peer, message } => write!(f, "{peer}: task failed: {message}"),
             BenchError::Timeout(m) => write!(f, "timed out: {m}"),
             BenchError::Child(m) => write!(f, "child process: {m}"),
+            BenchError::Results(m) => write!(f, "results file: {m}"),
             BenchError::Io(e) => write!(f, "i/o: {e}"),
         }
     }

@@ -86,6 +86,9 @@ pub fn run_workload(w: &dyn Workload, cfg: &Config, reps: usize) -> WorkloadResu
                     continue;
                 }
                 match measure_once(w, &row, &p.plan, cfg) {
+                    Ok(s) if !s.value.is_finite() => {
+                        p.error = Some(format!("measured a non-finite value ({})", s.value));
+                    }
                     Ok(s) if rep >= warm_up => p.samples.push(s),
                     Ok(_) => {}
                     Err(e) => p.error = Some(e.to_string()),

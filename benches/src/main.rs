@@ -8,9 +8,10 @@ mod cli;
 mod config;
 mod error;
 mod harness;
-mod json;
 mod peers;
+mod provenance;
 mod report;
+mod results;
 mod rss;
 mod spin;
 mod stats;
@@ -24,6 +25,8 @@ use clap::Parser;
 use cli::{Cli, Hidden, Options};
 use config::{Config, SPIN_TARGET};
 use error::BenchError;
+use provenance::Provenance;
+use results::RunFile;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
 
 fn suite(opts: &Options) -> Result<(), BenchError> {
     let started = Instant::now();
+    let provenance = Provenance::here_and_now();
     let cfg = Config {
         workers: opts.workers,
         quick: opts.quick,
@@ -85,18 +89,19 @@ fn suite(opts: &Options) -> Result<(), BenchError> {
         );
         results.push(r);
     }
-    let report = report::Report {
-        cfg: &cfg,
-        reps: opts.reps,
-        workloads: &results,
-        seconds: started.elapsed().as_secs_f64(),
-    };
-    print!("{}", report.table());
-    report.write_json(&opts.json)?;
+    let run = RunFile::new(
+        provenance,
+        &cfg,
+        opts.reps,
+        &results,
+        started.elapsed().as_secs_f64(),
+    );
+    print!("{}", report::table(&run));
+    run.write(&opts.json)?;
     println!(
         "\nwrote {} ({:.1} s in all)",
         opts.json.display(),
-        report.seconds
+        run.seconds
     );
     Ok(())
 }

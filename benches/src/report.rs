@@ -1,36 +1,11 @@
-//! The printed table and the JSON results file.
+//! The printed table, made from a results file (a run's or an old one).
 
 use std::fmt::Write;
-use std::path::Path;
 
-use crate::config::{Config, SPIN_TARGET};
-use crate::error::BenchError;
-use crate::harness::{PeerResult, RowResult, WorkloadResult};
-use crate::json::Json;
-
-/// Everything one run produced.
-pub struct Report<'a> {
-    /// The run's settings.
-    pub cfg: &'a Config,
-    /// Measured repetitions per (row, peer).
-    pub reps: usize,
-    /// Results, in table order.
-    pub workloads: &'a [WorkloadResult],
-    /// Whole run, seconds.
-    pub seconds: f64,
-}
-
-/// `"workload/key"`, or the workload's name for its only row.
-fn row_name(w: &WorkloadResult, r: &RowResult) -> String {
-    if r.row.key.is_empty() {
-        w.name.to_string()
-    } else {
-        format!("{}/{}", w.name, r.row.key)
-    }
-}
+use crate::results::{PeerFile, RowFile, RunFile, WorkloadFile};
 
 /// A number with about four significant digits.
-fn num(v: f64) -> String {
+pub fn num(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}")
     } else if v >= 10.0 {
@@ -42,7 +17,7 @@ fn num(v: f64) -> String {
 
 /// How grove compares with a peer, in the row's direction: `1.96x behind`,
 /// `2.08x ahead`, or `even` within 2 %.
-fn standing(grove_over_peer: f64, lower_is_better: bool) -> String {
+pub fn standing(grove_over_peer: f64, lower_is_better: bool) -> String {
     let better = if lower_is_better {
         1.0 / grove_over_peer
     } else {
@@ -84,279 +59,151 @@ How to read it
                     allowed to move at blocking points (allow_migration)
 ";
 
-impl Report<'_> {
-    /// The table, as printed at the end of a run, with its legend.
-    pub fn table(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "\ngrove-bench: {} workers{}, median of {} repetitions per peer\n",
-            self.cfg.workers,
-            if self.cfg.quick { ", quick" } else { "" },
-            self.reps
-        );
-        for w in self.workloads {
-            for r in &w.rows {
-                self.row(&mut s, w, r);
-            }
-            if !w.derived.is_empty() {
-                self.derived(&mut s, w);
-            }
+/// The table, as printed at the end of a run, with its legend.
+pub fn table(run: &RunFile) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\ngrove-bench: {} workers{}, median of {} repetitions per peer\n",
+        run.workers,
+        if run.quick { ", quick" } else { "" },
+        run.repetitions
+    );
+    let p = &run.provenance;
+    let _ = writeln!(
+        s,
+        "{}, {} cores, Linux {}, vm.max_map_count {}; grove {}{}; {}; {}\n",
+        p.machine.cpu_model,
+        p.machine.cores,
+        p.machine.kernel,
+        p.machine
+            .max_map_count
+            .map_or_else(|| "unknown".to_string(), |n| n.to_string()),
+        short_commit(&p.grove_commit),
+        if p.grove_modified == Some(true) {
+            " (modified)"
+        } else {
+            ""
+        },
+        p.toolchain.rustc,
+        p.date
+    );
+    for w in &run.workloads {
+        for r in &w.rows {
+            row(&mut s, r);
         }
-        s.push_str(LEGEND);
-        s
+        if !w.derived.is_empty() {
+            derived(&mut s, w);
+        }
     }
+    s.push_str(LEGEND);
+    s
+}
 
-    fn row(&self, s: &mut String, w: &WorkloadResult, r: &RowResult) {
-        let unit = r.row.unit;
-        let _ = writeln!(
-            s,
-            "{}  [{}, {}]",
-            row_name(w, r),
-            unit.label(),
-            unit.direction()
-        );
-        let _ = writeln!(
-            s,
-            "  {:<6} {:>10} {:>21} {:<14} notes",
-            "peer", "median", "min-max", "grove is"
-        );
-        for p in &r.peers {
-            self.peer_line(s, r, p);
-        }
-        if let Some(verdict) = verdict(r) {
-            let _ = writeln!(s, "  best: {verdict}");
-        }
-        s.push('\n');
+/// The first 12 digits of a commit, or the text as it is (`unknown`).
+pub fn short_commit(c: &str) -> &str {
+    c.get(..12).unwrap_or(c)
+}
+
+fn row(s: &mut String, r: &RowFile) {
+    let _ = writeln!(s, "{}  [{}, {}]", r.row, r.unit, r.direction());
+    let _ = writeln!(
+        s,
+        "  {:<6} {:>10} {:>21} {:<14} notes",
+        "peer", "median", "min-max", "grove is"
+    );
+    for p in &r.peers {
+        peer_line(s, r, p);
     }
+    if let Some(verdict) = verdict(r) {
+        let _ = writeln!(s, "  best: {verdict}");
+    }
+    s.push('\n');
+}
 
-    fn derived(&self, s: &mut String, w: &WorkloadResult) {
-        let mut labels: Vec<&str> = w.derived.iter().map(|d| d.label.as_str()).collect();
-        labels.dedup();
-        for label in labels {
-            let of: Vec<_> = w.derived.iter().filter(|d| d.label == label).collect();
-            let direction = if of[0].lower_is_better {
-                "lower is better"
-            } else {
-                "higher is better"
-            };
-            let values: Vec<String> = of
-                .iter()
-                .map(|d| format!("{} {}", d.peer.name(), num(d.value)))
-                .collect();
+fn derived(s: &mut String, w: &WorkloadFile) {
+    let mut labels: Vec<&str> = w.derived.iter().map(|d| d.label.as_str()).collect();
+    labels.dedup();
+    for label in labels {
+        let of: Vec<_> = w.derived.iter().filter(|d| d.label == label).collect();
+        let direction = if of[0].lower_is_better {
+            "lower is better"
+        } else {
+            "higher is better"
+        };
+        let values: Vec<String> = of
+            .iter()
+            .map(|d| format!("{} {}", d.peer, num(d.value)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "{}: {label}  [from the medians above, {direction}]\n  {}\n",
+            w.name,
+            values.join(", ")
+        );
+    }
+}
+
+fn peer_line(s: &mut String, r: &RowFile, p: &PeerFile) {
+    let note = match (p.sample_notes.last(), p.note.as_str()) {
+        (Some(sample), plan) if !sample.is_empty() => format!("{plan}; {sample}"),
+        (_, plan) => plan.to_string(),
+    };
+    let count = format!("n={}", p.count);
+    match (p.median.zip(p.min).zip(p.max), &p.error) {
+        (Some(((median, min), max)), err) => {
+            let standing = p
+                .grove_over_peer
+                .map(|g| standing(g, r.lower_is_better))
+                .unwrap_or_default();
+            let range = format!("{}-{}", num(min), num(max));
+            let failed = err
+                .as_ref()
+                .map(|e| format!(" [then failed: {e}]"))
+                .unwrap_or_default();
             let _ = writeln!(
                 s,
-                "{}: {label}  [from the medians above, {direction}]\n  {}\n",
-                w.name,
-                values.join(", ")
+                "  {:<6} {:>10} {:>21} {:<14} {count}; {note}{failed}",
+                p.peer,
+                num(median),
+                range,
+                standing
             );
         }
-    }
-
-    fn peer_line(&self, s: &mut String, r: &RowResult, p: &PeerResult) {
-        let note = match (p.samples.last(), p.plan.note.as_str()) {
-            (Some(sample), plan) if !sample.note.is_empty() => format!("{plan}; {}", sample.note),
-            (_, plan) => plan.to_string(),
-        };
-        let count = format!("n={}", p.plan.count);
-        match (p.summary(), &p.error) {
-            (Some(sum), err) => {
-                let lower = r.row.unit.lower_is_better();
-                let standing = r
-                    .grove_ratio(p)
-                    .map(|g| standing(g, lower))
-                    .unwrap_or_default();
-                let range = format!("{}-{}", num(sum.min), num(sum.max));
-                let failed = err
-                    .as_ref()
-                    .map(|e| format!(" [then failed: {e}]"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    s,
-                    "  {:<6} {:>10} {:>21} {:<14} {count}; {note}{failed}",
-                    p.plan.peer.name(),
-                    num(sum.median),
-                    range,
-                    standing
-                );
-            }
-            (None, err) => {
-                let e = err.as_deref().unwrap_or("no samples");
-                let _ = writeln!(
-                    s,
-                    "  {:<6} failed: {e}  ({count}; {note})",
-                    p.plan.peer.name()
-                );
-            }
+        (None, err) => {
+            let e = err.as_deref().unwrap_or("no samples");
+            let _ = writeln!(s, "  {:<6} failed: {e}  ({count}; {note})", p.peer);
         }
-    }
-
-    /// The results as JSON.
-    pub fn json(&self) -> Json {
-        Json::obj([
-            ("suite", Json::str("grove-bench")),
-            ("workers", Json::Num(self.cfg.workers as f64)),
-            ("quick", Json::Bool(self.cfg.quick)),
-            ("repetitions", Json::Num(self.reps as f64)),
-            ("warm_up", Json::Bool(!self.cfg.quick)),
-            ("spin_iters", Json::Num(self.cfg.spin_iters as f64)),
-            ("spin_target_us", Json::Num(SPIN_TARGET.as_secs_f64() * 1e6)),
-            ("seconds", Json::Num(self.seconds)),
-            ("unix_time", Json::Num(unix_time())),
-            (
-                "workloads",
-                Json::Arr(self.workloads.iter().map(workload_json).collect()),
-            ),
-        ])
-    }
-
-    /// Writes [`Report::json`] to `path`, creating its folder.
-    pub fn write_json(&self, path: &Path) -> Result<(), BenchError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(path, self.json().to_pretty())?;
-        Ok(())
     }
 }
 
 /// `tokio (838 ns/task); grove 1.96x behind it`, or `grove (48.0
 /// ns/switch); 2.08x ahead of the next, tokio`: the best median in the row's
 /// direction and how grove stands to it.
-fn verdict(r: &RowResult) -> Option<String> {
-    let lower = r.row.unit.lower_is_better();
-    let mut ran: Vec<(&PeerResult, f64)> = r
-        .peers
-        .iter()
-        .filter_map(|p| Some((p, p.summary()?.median)))
-        .collect();
-    ran.sort_by(|a, b| {
-        let o = a.1.total_cmp(&b.1);
-        if lower {
-            o
-        } else {
-            o.reverse()
-        }
-    });
+fn verdict(r: &RowFile) -> Option<String> {
+    let ran = r.ranked();
     let (best, value) = *ran.first()?;
-    let unit = r.row.unit.label();
-    let head = format!("{} ({} {unit})", best.plan.peer.name(), num(value));
-    if best.plan.peer == crate::peers::Peer::Grove {
+    let head = format!("{} ({} {})", best.peer, num(value), r.unit);
+    if best.peer == "grove" {
         return Some(match ran.get(1) {
-            Some((next, v)) => match standing(value / v, lower).as_str() {
-                "even" => format!("{head}; even with the next, {}", next.plan.peer.name()),
-                ahead => format!("{head}; {ahead} of the next, {}", next.plan.peer.name()),
+            Some((next, v)) => match standing(value / v, r.lower_is_better).as_str() {
+                "even" => format!("{head}; even with the next, {}", next.peer),
+                ahead => format!("{head}; {ahead} of the next, {}", next.peer),
             },
             None => head,
         });
     }
-    let grove = r.grove_ratio(best)?;
-    Some(format!("{head}; grove {} it", standing(grove, lower)))
-}
-
-fn unix_time() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs() as f64)
-}
-
-fn workload_json(w: &WorkloadResult) -> Json {
-    Json::obj([
-        ("name", Json::str(w.name)),
-        ("about", Json::str(w.about)),
-        ("seconds", Json::Num(w.seconds)),
-        (
-            "rows",
-            Json::Arr(
-                w.rows
-                    .iter()
-                    .map(|r| {
-                        Json::obj([
-                            ("row", Json::str(row_name(w, r))),
-                            ("unit", Json::str(r.row.unit.label())),
-                            ("lower_is_better", Json::Bool(r.row.unit.lower_is_better())),
-                            ("workers", Json::Num(r.row.workers as f64)),
-                            ("child_process", Json::Bool(r.row.isolate)),
-                            (
-                                "peers",
-                                Json::Arr(r.peers.iter().map(|p| peer_json(r, p)).collect()),
-                            ),
-                        ])
-                    })
-                    .collect(),
-            ),
-        ),
-        (
-            "derived",
-            Json::Arr(
-                w.derived
-                    .iter()
-                    .map(|d| {
-                        Json::obj([
-                            ("label", Json::str(d.label.clone())),
-                            ("peer", Json::str(d.peer.name())),
-                            ("value", Json::Num(d.value)),
-                            ("lower_is_better", Json::Bool(d.lower_is_better)),
-                        ])
-                    })
-                    .collect(),
-            ),
-        ),
-    ])
-}
-
-fn peer_json(r: &RowResult, p: &PeerResult) -> Json {
-    let sum = p.summary();
-    Json::obj([
-        ("peer", Json::str(p.plan.peer.name())),
-        ("count", Json::Num(p.plan.count as f64)),
-        ("note", Json::str(p.plan.note.clone())),
-        (
-            "samples",
-            Json::Arr(p.samples.iter().map(|s| Json::Num(s.value)).collect()),
-        ),
-        (
-            "sample_notes",
-            Json::Arr(
-                p.samples
-                    .iter()
-                    .map(|s| Json::str(s.note.clone()))
-                    .collect(),
-            ),
-        ),
-        ("median", Json::opt(sum.map(|s| s.median))),
-        ("min", Json::opt(sum.map(|s| s.min))),
-        ("max", Json::opt(sum.map(|s| s.max))),
-        ("grove_over_peer", Json::opt(r.grove_ratio(p))),
-        ("error", p.error.clone().map_or(Json::Null, Json::Str)),
-    ])
+    let grove = best.grove_over_peer?;
+    Some(format!(
+        "{head}; grove {} it",
+        standing(grove, r.lower_is_better)
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::peers::Peer;
-    use crate::workloads::{PeerPlan, Row, Sample, Unit};
-
-    fn row(unit: Unit, medians: &[(Peer, f64)]) -> RowResult {
-        RowResult {
-            row: Row {
-                key: String::new(),
-                unit,
-                workers: 2,
-                isolate: false,
-                peers: Vec::new(),
-            },
-            peers: medians
-                .iter()
-                .map(|&(peer, v)| PeerResult {
-                    plan: PeerPlan::new(peer, 10, ""),
-                    samples: vec![Sample::plain(v)],
-                    error: None,
-                })
-                .collect(),
-        }
-    }
+    use crate::results::tests::{peer, row as file_row, sample_run};
 
     #[test]
     fn standing_follows_the_row_direction() {
@@ -369,17 +216,21 @@ mod tests {
 
     #[test]
     fn the_verdict_names_the_best_peer_in_the_row_direction() {
-        let times = row(
-            Unit::NsPerTask,
-            &[(Peer::Grove, 200.0), (Peer::Tokio, 100.0)],
+        let times = file_row(
+            "spawn_join",
+            "ns/task",
+            true,
+            vec![peer("grove", &[200.0]), peer("tokio", &[100.0])],
         );
         assert_eq!(
             verdict(&times).unwrap(),
             "tokio (100 ns/task); grove 2.00x behind it"
         );
-        let rates = row(
-            Unit::RequestsPerSec,
-            &[(Peer::Grove, 200.0), (Peer::Tokio, 100.0)],
+        let rates = file_row(
+            "http_hello",
+            "requests/s",
+            false,
+            vec![peer("grove", &[200.0]), peer("tokio", &[100.0])],
         );
         assert_eq!(
             verdict(&rates).unwrap(),
@@ -389,31 +240,16 @@ mod tests {
 
     #[test]
     fn the_table_states_each_direction_and_ends_with_the_legend() {
-        let cfg = Config {
-            workers: 2,
-            quick: true,
-            spin_iters: 1,
-        };
-        let results = [WorkloadResult {
-            name: "echo",
-            about: "",
-            rows: vec![row(
-                Unit::RoundTripsPerSec,
-                &[(Peer::Grove, 150.0), (Peer::Tokio, 100.0)],
-            )],
-            derived: Vec::new(),
-            seconds: 1.0,
-        }];
-        let report = Report {
-            cfg: &cfg,
-            reps: 1,
-            workloads: &results,
-            seconds: 1.0,
-        };
-        let table = report.table();
-        assert!(table.contains("echo  [round trips/s, higher is better]"));
+        let table = table(&sample_run());
+        assert!(table.contains("echo/1w  [round trips/s, higher is better]"));
         assert!(table.contains("1.50x ahead"));
         assert!(table.contains("best: grove (150 round trips/s)"));
+        assert!(table.contains("std    failed: timed out"));
+        assert!(
+            table.contains("echo: speedup 1w -> 2w  [from the medians above, higher is better]")
+        );
+        assert!(table
+            .contains("Test CPU, 2 cores, Linux 6.1.0, vm.max_map_count 65530; grove unknown;"));
         assert!(table.ends_with(LEGEND));
     }
 }

@@ -70,15 +70,6 @@ impl Unit {
     pub fn lower_is_better(self) -> bool {
         !matches!(self, Unit::RoundTripsPerSec | Unit::RequestsPerSec)
     }
-
-    /// `"lower is better"` or `"higher is better"`.
-    pub fn direction(self) -> &'static str {
-        if self.lower_is_better() {
-            "lower is better"
-        } else {
-            "higher is better"
-        }
-    }
 }
 
 /// One peer's part in a row: how many tasks it runs and what to say about it.
