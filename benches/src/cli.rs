@@ -49,6 +49,10 @@ pub struct Options {
     #[arg(long, value_name = "PATH", default_value_os_t = default_json_path(),
           hide_default_value = true)]
     pub json: PathBuf,
+    /// A results file of an earlier run: after the table, print per row
+    /// grove's median and its standing to each peer, then and now
+    #[arg(long, value_name = "OLD.json")]
+    pub compare: Option<PathBuf>,
     /// Accepted and ignored: `cargo bench` passes it to every target
     #[arg(long, hide = true)]
     pub bench: bool,
@@ -152,7 +156,7 @@ mod tests {
     #[test]
     fn suite_flags() {
         let cli =
-            parse("--workers 3 --only echo,yield_local --only spawn_join --quick --json x.json")
+            parse("--workers 3 --only echo,yield_local --only spawn_join --quick --json x.json --compare o.json")
                 .unwrap();
         assert!(cli.measure.is_none());
         let o = cli.options;
@@ -161,6 +165,7 @@ mod tests {
         assert!(o.quick);
         assert_eq!(o.reps, 5);
         assert_eq!(o.json, PathBuf::from("x.json"));
+        assert_eq!(o.compare, Some(PathBuf::from("o.json")));
         // `cargo bench` passes --bench to the binary too.
         assert!(parse("--bench").is_ok());
     }

@@ -5,6 +5,7 @@
 
 mod child;
 mod cli;
+mod compare;
 mod config;
 mod error;
 mod harness;
@@ -44,6 +45,8 @@ fn main() -> ExitCode {
 }
 
 fn suite(opts: &Options) -> Result<(), BenchError> {
+    // Read the old results first: a wrong path should not cost a whole run.
+    let old = opts.compare.as_deref().map(RunFile::read).transpose()?;
     let started = Instant::now();
     let provenance = Provenance::here_and_now();
     let cfg = Config {
@@ -97,6 +100,9 @@ fn suite(opts: &Options) -> Result<(), BenchError> {
         started.elapsed().as_secs_f64(),
     );
     print!("{}", report::table(&run));
+    if let (Some(old), Some(path)) = (&old, &opts.compare) {
+        print!("{}", compare::text(old, &run, &path.display().to_string()));
+    }
     run.write(&opts.json)?;
     println!(
         "\nwrote {} ({:.1} s in all)",

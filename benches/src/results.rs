@@ -146,7 +146,6 @@ impl RunFile {
     }
 
     /// Reads a file written by [`RunFile::write`].
-    #[cfg(test)]
     pub fn read(path: &Path) -> Result<RunFile, BenchError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| BenchError::Results(format!("{}: {e}", path.display())))?;
