@@ -63,8 +63,46 @@ pub struct WorkloadResult {
     pub seconds: f64,
 }
 
+/// The measurement about to start, as told to a [`Watch`].
+pub struct Measuring<'a> {
+    /// The row's key (empty for a workload's only row).
+    pub row: &'a str,
+    /// The peer.
+    pub peer: crate::peers::Peer,
+    /// Whether this is the warm-up repetition.
+    pub warm_up: bool,
+    /// The measured repetition, from 1 (0 for the warm-up).
+    pub rep: usize,
+    /// Measured repetitions in all.
+    pub reps: usize,
+}
+
+/// Follows a run: told before each measurement and after each one, also
+/// after a measurement skipped because its peer already failed.
+pub trait Watch {
+    /// A measurement starts.
+    fn measuring(&mut self, m: &Measuring<'_>);
+    /// It ended (or was skipped).
+    fn measured(&mut self);
+}
+
+/// How many measurements [`run_workload`] makes of `w`, skipped ones
+/// included.
+pub fn measurements(w: &dyn Workload, cfg: &Config, reps: usize) -> u64 {
+    let per_peer = reps + usize::from(!cfg.quick);
+    w.rows(cfg)
+        .iter()
+        .map(|r| (r.peers.len() * per_peer) as u64)
+        .sum()
+}
+
 /// Runs `w` with `reps` measured repetitions (and one warm-up unless quick).
-pub fn run_workload(w: &dyn Workload, cfg: &Config, reps: usize) -> WorkloadResult {
+pub fn run_workload(
+    w: &dyn Workload,
+    cfg: &Config,
+    reps: usize,
+    watch: &mut dyn Watch,
+) -> WorkloadResult {
     let started = Instant::now();
     let mut rows = Vec::new();
     for row in w.rows(cfg) {
@@ -83,9 +121,19 @@ pub fn run_workload(w: &dyn Workload, cfg: &Config, reps: usize) -> WorkloadResu
             for i in 0..n {
                 let p = &mut peers[(i + rep) % n];
                 if p.error.is_some() {
+                    watch.measured();
                     continue;
                 }
-                match measure_once(w, &row, &p.plan, cfg) {
+                watch.measuring(&Measuring {
+                    row: &row.key,
+                    peer: p.plan.peer,
+                    warm_up: rep < warm_up,
+                    rep: (rep + 1).saturating_sub(warm_up),
+                    reps,
+                });
+                let measured = measure_once(w, &row, &p.plan, cfg);
+                watch.measured();
+                match measured {
                     Ok(s) if !s.value.is_finite() => {
                         p.error = Some(format!("measured a non-finite value ({})", s.value));
                     }

@@ -10,6 +10,7 @@ mod config;
 mod error;
 mod harness;
 mod peers;
+mod progress;
 mod provenance;
 mod report;
 mod results;
@@ -26,6 +27,7 @@ use clap::Parser;
 use cli::{Cli, Hidden, Options};
 use config::{Config, SPIN_TARGET};
 use error::BenchError;
+use progress::Progress;
 use provenance::Provenance;
 use results::RunFile;
 
@@ -59,7 +61,16 @@ fn suite(opts: &Options) -> Result<(), BenchError> {
         .copied()
         .filter(|w| opts.only.is_empty() || opts.only.iter().any(|n| n == w.name()))
         .collect();
-    eprintln!(
+    let counts: Vec<(&str, u64)> = selected
+        .iter()
+        .map(|w| (w.name(), harness::measurements(*w, &cfg, opts.reps)))
+        .collect();
+    // The last run with the same settings tells how long each measurement takes.
+    let last = RunFile::read(&opts.json)
+        .ok()
+        .filter(|r| r.quick == cfg.quick && r.workers == cfg.workers);
+    let mut progress = Progress::new(&counts, last.as_ref());
+    progress.note(&format!(
         "grove-bench: {} workers, {} repetitions{}, {} spin iterations per {} us task",
         cfg.workers,
         opts.reps,
@@ -70,28 +81,21 @@ fn suite(opts: &Options) -> Result<(), BenchError> {
         },
         cfg.spin_iters,
         SPIN_TARGET.as_micros()
-    );
+    ));
     let mut results = Vec::new();
     for (i, w) in selected.iter().enumerate() {
-        eprint!("[{}/{}] {} ... ", i + 1, selected.len(), w.name());
-        let r = harness::run_workload(*w, &cfg, opts.reps);
+        progress.start_workload(i);
+        let r = harness::run_workload(*w, &cfg, opts.reps, &mut progress);
         let failed = r
             .rows
             .iter()
             .flat_map(|row| &row.peers)
             .filter(|p| p.error.is_some())
             .count();
-        eprintln!(
-            "{:.1} s{}",
-            r.seconds,
-            if failed > 0 {
-                format!(" ({failed} peer runs failed)")
-            } else {
-                String::new()
-            }
-        );
+        progress.end_workload(r.seconds, failed);
         results.push(r);
     }
+    progress.finish();
     let run = RunFile::new(
         provenance,
         &cfg,
