@@ -10,6 +10,7 @@ mod config;
 mod error;
 mod harness;
 mod peers;
+mod picture;
 mod progress;
 mod provenance;
 mod report;
@@ -108,9 +109,12 @@ fn suite(opts: &Options) -> Result<(), BenchError> {
         print!("{}", compare::text(old, &run, &path.display().to_string()));
     }
     run.write(&opts.json)?;
+    let svg = picture::path_beside(&opts.json);
+    picture::write(&run, &svg)?;
     println!(
-        "\nwrote {} ({:.1} s in all)",
+        "\nwrote {} and the charts {} ({:.1} s in all)",
         opts.json.display(),
+        svg.display(),
         run.seconds
     );
     Ok(())

@@ -248,6 +248,19 @@ mod tests {
     }
 
     #[test]
+    fn the_rows_of_a_workload_share_one_unit() {
+        // The picture draws each workload's rows on one axis.
+        for w in READY {
+            let rows = w.rows(&cfg(false));
+            assert!(
+                rows.iter().all(|r| r.unit == rows[0].unit),
+                "{} mixes units",
+                w.name()
+            );
+        }
+    }
+
+    #[test]
     fn grove_measures_in_process_with_small_counts() {
         let w = find("spawn_join").expect("spawn_join is registered");
         let row = &w.rows(&cfg(true))[0];
