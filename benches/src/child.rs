@@ -8,7 +8,7 @@
 //! longer than [`CHILD_LIMIT`].
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cli::{MeasureArgs, MEASURE};
@@ -28,37 +28,35 @@ pub fn measure(
     plan: &PeerPlan,
     cfg: &Config,
 ) -> Result<Sample, BenchError> {
-    let exe = std::env::current_exe()?;
     let key = if row.key.is_empty() {
         "-"
     } else {
         row.key.as_str()
     };
-    let mut child = Command::new(exe)
-        .arg(MEASURE)
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.arg(MEASURE)
         .args([workload, key, plan.peer.name()])
-        .args(cfg.to_args())
+        .args(cfg.to_args());
+    run_for_sample(cmd, &format!("{workload}/{key} on {}", plan.peer))
+}
+
+/// Runs `cmd`, which prints a sample line, and reads the sample; `what` names
+/// the measurement in errors. A child that runs over [`CHILD_LIMIT`] is killed.
+pub fn run_for_sample(mut cmd: Command, what: &str) -> Result<Sample, BenchError> {
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
     let out = drain(child.stdout.take());
     let err = drain(child.stderr.take());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if started.elapsed() > CHILD_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(BenchError::Timeout(format!(
-                "{workload}/{key} on {} took over {} s",
-                plan.peer,
-                CHILD_LIMIT.as_secs()
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    let Some(status) = wait_within(&mut child, CHILD_LIMIT)? else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(BenchError::Timeout(format!(
+            "{what} took over {} s",
+            CHILD_LIMIT.as_secs()
+        )));
     };
     let out = out.join().unwrap_or_default();
     let err = err.join().unwrap_or_default();
@@ -69,12 +67,35 @@ pub fn measure(
         .ok_or_else(|| BenchError::Child(format!("no sample line in {:?}", last_line(&out))))
 }
 
+/// Waits up to `limit` for `child` to exit; `None` if it is still running.
+fn wait_within(child: &mut Child, limit: Duration) -> std::io::Result<Option<ExitStatus>> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if started.elapsed() > limit {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits up to `limit` for a child that was asked to stop, then kills it.
+pub fn wait_or_kill(child: &mut Child, limit: Duration) {
+    if !matches!(wait_within(child, limit), Ok(Some(_))) {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
 /// The child's side: measure once and print the sample line.
 pub fn run(args: &MeasureArgs) -> Result<(), BenchError> {
     let cfg = Config {
         workers: args.workers,
         quick: args.quick,
         spin_iters: args.spin_iters,
+        go: None,
     };
     let w = workloads::find(&args.workload)
         .ok_or_else(|| BenchError::Usage(format!("unknown workload {:?}", args.workload)))?;

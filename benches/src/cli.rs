@@ -123,20 +123,18 @@ fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// `<target dir>/grove-bench/latest.json`, the target dir found from this
-/// executable's path (`<target>/release/grove-bench`).
-fn default_json_path() -> PathBuf {
+/// `<target dir>/grove-bench`, the target dir found from this executable's
+/// path (`<target>/release/grove-bench`): where the results and the built Go
+/// peer go.
+pub fn output_dir() -> PathBuf {
     std::env::current_exe()
         .ok()
-        .and_then(|exe| {
-            Some(
-                exe.parent()?
-                    .parent()?
-                    .join("grove-bench")
-                    .join("latest.json"),
-            )
-        })
-        .unwrap_or_else(|| PathBuf::from("target/grove-bench/latest.json"))
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("grove-bench")))
+        .unwrap_or_else(|| PathBuf::from("target/grove-bench"))
+}
+
+fn default_json_path() -> PathBuf {
+    output_dir().join("latest.json")
 }
 
 #[cfg(test)]

@@ -238,7 +238,7 @@ mod tests {
                 .collect()
         };
         assert_eq!(peers("spawn_join"), ["grove", "tokio", "may"]);
-        assert_eq!(peers("echo/2w"), ["grove", "tokio", "std"]);
+        assert_eq!(peers("echo/2w"), ["grove", "tokio", "go", "std"]);
         let shown = text(&run, &run, "old.json");
         assert!(!shown.contains("for grove"), "{shown}");
         assert!(

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::go_peer::GoPeer;
+
 /// Settings every workload reads.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -12,6 +14,8 @@ pub struct Config {
     /// Iterations of [`crate::spin::spin`] that take about [`SPIN_TARGET`],
     /// measured once by the parent and passed to children.
     pub spin_iters: u64,
+    /// The Go peer, where it was built (never in a child process).
+    pub go: Option<GoPeer>,
 }
 
 /// How long one CPU-bound task of `fanout_cpu` and `imbalanced` should take.

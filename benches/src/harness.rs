@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use crate::child;
 use crate::config::Config;
+use crate::peers::Peer;
 use crate::stats::{self, Summary};
 use crate::workloads::{Derived, PeerPlan, Row, RowMedians, Sample, Workload};
 
@@ -38,10 +39,7 @@ pub struct RowResult {
 impl RowResult {
     /// grove's median over `peer`'s, when both ran.
     pub fn grove_ratio(&self, peer: &PeerResult) -> Option<f64> {
-        let grove = self
-            .peers
-            .iter()
-            .find(|p| p.plan.peer == crate::peers::Peer::Grove)?;
+        let grove = self.peers.iter().find(|p| p.plan.peer == Peer::Grove)?;
         if grove.plan.peer == peer.plan.peer {
             return None;
         }
@@ -68,7 +66,7 @@ pub struct Measuring<'a> {
     /// The row's key (empty for a workload's only row).
     pub row: &'a str,
     /// The peer.
-    pub peer: crate::peers::Peer,
+    pub peer: Peer,
     /// Whether this is the warm-up repetition.
     pub warm_up: bool,
     /// The measured repetition, from 1 (0 for the warm-up).
@@ -90,7 +88,7 @@ pub trait Watch {
 /// included.
 pub fn measurements(w: &dyn Workload, cfg: &Config, reps: usize) -> u64 {
     let per_peer = reps + usize::from(!cfg.quick);
-    w.rows(cfg)
+    rows_of(w, cfg)
         .iter()
         .map(|r| (r.peers.len() * per_peer) as u64)
         .sum()
@@ -105,7 +103,7 @@ pub fn run_workload(
 ) -> WorkloadResult {
     let started = Instant::now();
     let mut rows = Vec::new();
-    for row in w.rows(cfg) {
+    for row in rows_of(w, cfg) {
         let mut peers: Vec<PeerResult> = row
             .peers
             .iter()
@@ -166,13 +164,25 @@ pub fn run_workload(
     }
 }
 
+/// The rows of `w` for this run: without the Go peer where it was not built.
+fn rows_of(w: &dyn Workload, cfg: &Config) -> Vec<Row> {
+    let mut rows = w.rows(cfg);
+    if cfg.go.is_none() {
+        for r in &mut rows {
+            r.peers.retain(|p| p.peer != Peer::Go);
+        }
+    }
+    rows
+}
+
 fn measure_once(
     w: &dyn Workload,
     row: &Row,
     plan: &PeerPlan,
     cfg: &Config,
 ) -> Result<Sample, crate::error::BenchError> {
-    if row.isolate || plan.peer.needs_child() {
+    // The Go peer is a process of its own already.
+    if plan.peer != Peer::Go && (row.isolate || plan.peer.needs_child()) {
         child::measure(w.name(), row, plan, cfg)
     } else {
         w.measure(row, plan, cfg)

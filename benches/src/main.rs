@@ -8,6 +8,7 @@ mod cli;
 mod compare;
 mod config;
 mod error;
+mod go_peer;
 mod harness;
 mod peers;
 mod picture;
@@ -51,11 +52,20 @@ fn suite(opts: &Options) -> Result<(), BenchError> {
     // Read the old results first: a wrong path should not cost a whole run.
     let old = opts.compare.as_deref().map(RunFile::read).transpose()?;
     let started = Instant::now();
-    let provenance = Provenance::here_and_now();
+    let mut provenance = Provenance::here_and_now();
+    let go = match go_peer::build(&cli::output_dir()) {
+        Ok(go) => Some(go),
+        Err(note) => {
+            eprintln!("grove-bench: {note}; the Go rows are skipped");
+            None
+        }
+    };
+    provenance.toolchain.go = go.as_ref().map(|g| g.version.clone());
     let cfg = Config {
         workers: opts.workers,
         quick: opts.quick,
         spin_iters: spin::calibrate(SPIN_TARGET),
+        go,
     };
     let selected: Vec<_> = workloads::READY
         .iter()

@@ -21,11 +21,14 @@ pub enum Peer {
     May,
     /// Plain `std::thread` OS threads.
     Std,
+    /// Go's goroutines: the workloads as a Go program (`go_peer.rs`), where
+    /// `go` is installed. Another language, marked so in the results.
+    Go,
 }
 
 impl Peer {
     /// Every peer, grove first.
-    pub const ALL: [Peer; 4] = [Peer::Grove, Peer::Tokio, Peer::May, Peer::Std];
+    pub const ALL: [Peer; 5] = [Peer::Grove, Peer::Tokio, Peer::May, Peer::Std, Peer::Go];
 
     /// The peer's name as printed and as passed to a child process.
     pub fn name(self) -> &'static str {
@@ -34,7 +37,13 @@ impl Peer {
             Peer::Tokio => "tokio",
             Peer::May => "may",
             Peer::Std => "std",
+            Peer::Go => "go",
         }
+    }
+
+    /// The language the peer is written in, where it is not Rust.
+    pub fn language(self) -> Option<&'static str> {
+        (self == Peer::Go).then_some("Go")
     }
 
     /// Parses a name produced by [`Peer::name`].

@@ -18,7 +18,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::BenchError;
 use crate::report::{num, short_commit};
-use crate::results::{RowFile, RunFile, WorkloadFile};
+use crate::results::{PeerFile, RowFile, RunFile, WorkloadFile};
 
 /// The file's width, pixels.
 const WIDTH: u32 = 960;
@@ -78,7 +78,7 @@ pub fn svg(run: &RunFile) -> Result<String, BenchError> {
 /// One bar of a chart.
 struct Bar<'a> {
     label: String,
-    peer: &'a str,
+    peer: &'a PeerFile,
     median: f64,
     min: f64,
     max: f64,
@@ -97,10 +97,10 @@ fn bars(w: &WorkloadFile) -> Vec<Bar<'_>> {
             };
             out.push(Bar {
                 label: match key {
-                    Some(k) => format!("{k} · {}", peer_label(&p.peer)),
-                    None => peer_label(&p.peer),
+                    Some(k) => format!("{k} · {}", p.label()),
+                    None => p.label(),
                 },
-                peer: &p.peer,
+                peer: p,
                 median,
                 min,
                 max,
@@ -111,24 +111,11 @@ fn bars(w: &WorkloadFile) -> Vec<Bar<'_>> {
     out
 }
 
-/// The peer's name, with its language where it is not Rust.
-fn peer_label(peer: &str) -> String {
-    match language(peer) {
-        Some(lang) => format!("{peer} ({lang})"),
-        None => peer.to_string(),
-    }
-}
-
-/// The language of a peer written in another language than Rust.
-pub fn language(peer: &str) -> Option<&'static str> {
-    (peer == "go").then_some("Go")
-}
-
 /// The colour of `peer`'s bars.
-pub fn colour(peer: &str) -> RGBColor {
-    if peer == "grove" {
+fn colour(peer: &PeerFile) -> RGBColor {
+    if peer.peer == "grove" {
         GROVE
-    } else if language(peer).is_some() {
+    } else if peer.language.is_some() {
         OTHER_LANGUAGE
     } else {
         RUST_PEER
@@ -176,8 +163,8 @@ fn header(run: &RunFile) -> Result<String, BenchError> {
             .iter()
             .flat_map(|w| &w.rows)
             .flat_map(|r| &r.peers);
-        if peers.clone().any(|p| language(&p.peer).is_some()) {
-            legend.push((OTHER_LANGUAGE, "another language"));
+        if peers.clone().any(|p| p.language.is_some()) {
+            legend.push((OTHER_LANGUAGE, "another language (Go)"));
         }
         let mut x = 16;
         for (c, text) in legend {
@@ -325,7 +312,7 @@ fn chart(w: &WorkloadFile, height: u32) -> Result<String, BenchError> {
                     text.push_str("  best");
                 }
                 let font = ("sans-serif", 13).into_font();
-                let font = if b.peer == "grove" || b.best {
+                let font = if b.peer.peer == "grove" || b.best {
                     font.style(FontStyle::Bold)
                 } else {
                     font
@@ -396,9 +383,14 @@ mod tests {
                 .count();
             assert_eq!(fills.len(), ran, "{}: {fills:?}", w.name);
         }
-        // spawn_join: grove, tokio, may; echo: grove and tokio in each of 2 rows.
+        // spawn_join: grove, tokio, may; echo: grove and tokio in 2 rows, go in one.
         assert_eq!(found[0].1.len(), 3);
-        assert_eq!(found[1].1.len(), 4);
+        assert_eq!(found[1].1.len(), 5);
+        let go = format!(
+            "#{:02X}{:02X}{:02X}",
+            OTHER_LANGUAGE.0, OTHER_LANGUAGE.1, OTHER_LANGUAGE.2
+        );
+        assert_eq!(found[1].1.iter().filter(|f| **f == go).count(), 1);
         let grove = format!("#{:02X}{:02X}{:02X}", GROVE.0, GROVE.1, GROVE.2);
         assert_eq!(found[1].1.iter().filter(|f| **f == grove).count(), 2);
     }
@@ -410,6 +402,7 @@ mod tests {
         assert!(svg.contains("round trips/s, higher is better"));
         assert_eq!(svg.matches("  best").count(), 3, "one best per row");
         assert!(svg.contains("std failed (timed out)"));
+        assert!(svg.contains("2w · go (Go)"), "the other language is named");
     }
 
     #[test]

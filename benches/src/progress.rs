@@ -182,8 +182,8 @@ mod tests {
         let run = sample_run();
         // spawn_join: 2 s over 1 row x 3 peers x 3 repetitions.
         assert_eq!(weight(Some(&run), "spawn_join"), 222);
-        // echo: 4 s over 2 rows x 3 peers x 3 repetitions.
-        assert_eq!(weight(Some(&run), "echo"), 222);
+        // echo: 4 s over 2 rows of 3 and 4 peers x 3 repetitions.
+        assert_eq!(weight(Some(&run), "echo"), 190);
         assert_eq!(weight(Some(&run), "http_hello"), DEFAULT_STEP_MS);
         assert_eq!(weight(None, "echo"), DEFAULT_STEP_MS);
     }

@@ -52,6 +52,9 @@ How to read it
                     queue before they started (grove's Runtime::metrics)
   started per hub   green threads each hub started, hub 0 first
   child process     the peer ran in a process of its own (memory rows, may)
+  go (Go)           the workload as a Go program (goroutines, channels, net),
+                    another language, where `go` is installed; GOMAXPROCS is
+                    its number of worker OS threads
   pinned to hub     grove::Builder::hub: the green thread runs on that hub only
   on one thread at  tokio: how often (of the checks made) both tasks of the
   K of M checks     pair were found on the same worker thread
@@ -109,7 +112,7 @@ fn row(s: &mut String, r: &RowFile) {
     let _ = writeln!(s, "{}  [{}, {}]", r.row, r.unit, r.direction());
     let _ = writeln!(
         s,
-        "  {:<6} {:>10} {:>21} {:<14} notes",
+        "  {:<8} {:>10} {:>21} {:<14} notes",
         "peer", "median", "min-max", "grove is"
     );
     for p in &r.peers {
@@ -163,8 +166,8 @@ fn peer_line(s: &mut String, r: &RowFile, p: &PeerFile) {
                 .unwrap_or_default();
             let _ = writeln!(
                 s,
-                "  {:<6} {:>10} {:>21} {:<14} {count}; {note}{failed}",
-                p.peer,
+                "  {:<8} {:>10} {:>21} {:<14} {count}; {note}{failed}",
+                p.label(),
                 num(median),
                 range,
                 standing
@@ -172,7 +175,7 @@ fn peer_line(s: &mut String, r: &RowFile, p: &PeerFile) {
         }
         (None, err) => {
             let e = err.as_deref().unwrap_or("no samples");
-            let _ = writeln!(s, "  {:<6} failed: {e}  ({count}; {note})", p.peer);
+            let _ = writeln!(s, "  {:<8} failed: {e}  ({count}; {note})", p.label());
         }
     }
 }
@@ -244,7 +247,8 @@ mod tests {
         assert!(table.contains("echo/1w  [round trips/s, higher is better]"));
         assert!(table.contains("1.50x ahead"));
         assert!(table.contains("best: grove (150 round trips/s)"));
-        assert!(table.contains("std    failed: timed out"));
+        assert!(table.contains("std      failed: timed out"));
+        assert!(table.contains("  go (Go)         230"), "{table}");
         assert!(
             table.contains("echo: speedup 1w -> 2w  [from the medians above, higher is better]")
         );

@@ -77,6 +77,9 @@ pub struct RowFile {
 pub struct PeerFile {
     /// The peer's name.
     pub peer: String,
+    /// The language the peer is written in, where it is not Rust (`Go`).
+    #[serde(default)]
+    pub language: Option<String>,
     /// What each repetition counted (tasks, switches, connections).
     pub count: usize,
     /// The peer's settings and caveats.
@@ -228,10 +231,19 @@ impl RowFile {
 }
 
 impl PeerFile {
+    /// The name as shown: `go (Go)` for a peer in another language.
+    pub fn label(&self) -> String {
+        match &self.language {
+            Some(lang) => format!("{} ({lang})", self.peer),
+            None => self.peer.clone(),
+        }
+    }
+
     fn new(r: &RowResult, p: &PeerResult) -> PeerFile {
         let sum = p.summary();
         PeerFile {
             peer: p.plan.peer.name().to_string(),
+            language: p.plan.peer.language().map(str::to_string),
             count: p.plan.count,
             note: p.plan.note.clone(),
             samples: p.samples.iter().map(|s| s.value).collect(),
@@ -258,6 +270,7 @@ pub mod tests {
         let sum = crate::stats::summarize(samples);
         PeerFile {
             peer: name.to_string(),
+            language: (name == "go").then(|| "Go".to_string()),
             count: 10,
             note: format!("{name}'s settings"),
             samples: samples.to_vec(),
@@ -365,6 +378,7 @@ pub mod tests {
                             vec![
                                 peer("grove", &[250.0, 240.0, 260.0]),
                                 peer("tokio", &[200.0, 190.0, 210.0]),
+                                peer("go", &[230.0, 220.0, 240.0]),
                                 failed,
                             ],
                         ),

@@ -8,12 +8,15 @@
 //!
 //! Every peer gets the batch from outside the runtime (see `cpu_batch.rs`);
 //! std threads split it statically, one share per thread, the ideal with no
-//! queues. The task length is calibrated once per run (`spin.rs`).
+//! queues. The task length is calibrated once per run (`spin.rs`). Go's
+//! goroutines are started from its main goroutine (Go has no outside),
+//! with `GOMAXPROCS` the row's workers and the same xorshift chain.
 
 use super::cpu_batch::{self, Start};
 use super::{Derived, PeerPlan, Row, RowMedians, Sample, Unit, Workload};
 use crate::config::Config;
 use crate::error::BenchError;
+use crate::go_peer;
 use crate::peers::Peer;
 
 /// See the module documentation.
@@ -46,6 +49,11 @@ impl Workload for FanoutCpu {
                     PeerPlan::new(Peer::Tokio, n, "submitted from outside (injector)"),
                     PeerPlan::new(Peer::May, n, "spawned from a plain thread"),
                     PeerPlan::new(Peer::Std, n, format!("{w} threads, static split")),
+                    PeerPlan::new(
+                        Peer::Go,
+                        n,
+                        format!("started from the main goroutine; GOMAXPROCS={w}"),
+                    ),
                 ],
             })
             .collect()
@@ -58,6 +66,7 @@ impl Workload for FanoutCpu {
             Peer::Tokio => cpu_batch::tokio(w, n, it, Start::Outside)?,
             Peer::May => cpu_batch::may(w, n, it, Start::Outside)?,
             Peer::Std => cpu_batch::std_split(w, n, it)?,
+            Peer::Go => return go_peer::measure(self.name(), row, plan, cfg),
         };
         Ok(Sample {
             value: run.took.as_secs_f64() * 1e3,

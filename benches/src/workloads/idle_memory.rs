@@ -22,6 +22,8 @@
 //! - `30k`: the same at a count may's default stacks fit in: grove and tokio
 //!   again, may coroutines in `coroutine::park()` with may's default 32 KiB
 //!   stacks.
+//! - go: both rows, goroutines blocked receiving on a channel each, in the
+//!   Go program, which measures itself the same way.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -30,6 +32,7 @@ use std::time::{Duration, Instant};
 use super::{PeerPlan, Row, Sample, Unit, Workload};
 use crate::config::Config;
 use crate::error::{task_err, BenchError};
+use crate::go_peer;
 use crate::peers::{self, Peer};
 use crate::rss;
 
@@ -62,6 +65,7 @@ impl Workload for IdleMemory {
                 peers: vec![
                     PeerPlan::new(Peer::Grove, big, "default 2 MiB stacks, parked"),
                     PeerPlan::new(Peer::Tokio, big, "tasks awaiting a oneshot"),
+                    PeerPlan::new(Peer::Go, big, "goroutines in a channel receive"),
                 ],
             },
             Row {
@@ -73,18 +77,20 @@ impl Workload for IdleMemory {
                     PeerPlan::new(Peer::Grove, small, "default 2 MiB stacks, parked"),
                     PeerPlan::new(Peer::Tokio, small, "tasks awaiting a oneshot"),
                     PeerPlan::new(Peer::May, small, "default 32 KiB stacks, parked"),
+                    PeerPlan::new(Peer::Go, small, "goroutines in a channel receive"),
                 ],
             },
         ]
     }
 
-    fn measure(&self, row: &Row, plan: &PeerPlan, _cfg: &Config) -> Result<Sample, BenchError> {
+    fn measure(&self, row: &Row, plan: &PeerPlan, cfg: &Config) -> Result<Sample, BenchError> {
         let n = plan.count;
         let grown = match plan.peer {
             Peer::Grove => grove(row.workers, n)?,
             Peer::Tokio => tokio(row.workers, n)?,
             Peer::May => may(row.workers, n)?,
             Peer::Std => return Err(task_err("std", "idle_memory has no std version")),
+            Peer::Go => return go_peer::measure(self.name(), row, plan, cfg),
         };
         Ok(Sample::plain(grown as f64 / n as f64))
     }

@@ -15,12 +15,15 @@
 //!   queue (tokio cannot pin a task to a worker, so where each runs is up to it).
 //! - may: the spawners are coroutines; their spawns go to their worker's local
 //!   queue (may cannot pin either).
+//! - go: the spawners are goroutines (`GOMAXPROCS` the workers); Go places
+//!   them, and steals, as its scheduler likes.
 //! - std: not measured (there is nothing to steal).
 
 use super::cpu_batch::{self, Start};
 use super::{Derived, PeerPlan, Row, RowMedians, Sample, Unit, Workload};
 use crate::config::Config;
 use crate::error::{task_err, BenchError};
+use crate::go_peer;
 use crate::peers::Peer;
 
 /// See the module documentation.
@@ -37,7 +40,7 @@ impl Workload for Imbalanced {
 
     fn rows(&self, cfg: &Config) -> Vec<Row> {
         let n = cfg.pick(10_000, 2_000);
-        let row = |key: &str, grove_note: &str, other_note: &str| Row {
+        let row = |key: &str, grove_note: &str, other_note: &str, go_note: &str| Row {
             key: key.to_string(),
             unit: Unit::Millis,
             workers: cfg.workers,
@@ -46,6 +49,7 @@ impl Workload for Imbalanced {
                 PeerPlan::new(Peer::Grove, n, grove_note),
                 PeerPlan::new(Peer::Tokio, n, other_note),
                 PeerPlan::new(Peer::May, n, other_note),
+                PeerPlan::new(Peer::Go, n, go_note),
             ],
         };
         vec![
@@ -53,11 +57,13 @@ impl Workload for Imbalanced {
                 "spread",
                 "one spawner pinned to each hub",
                 "one spawning task/coroutine per worker",
+                "one spawning goroutine per P (GOMAXPROCS)",
             ),
             row(
                 "one_spawner",
                 "one spawner, pinned to hub 0",
                 "one spawning task/coroutine",
+                "one spawning goroutine",
             ),
         ]
     }
@@ -74,6 +80,7 @@ impl Workload for Imbalanced {
             Peer::Tokio => cpu_batch::tokio(w, n, it, start)?,
             Peer::May => cpu_batch::may(w, n, it, start)?,
             Peer::Std => return Err(task_err("std", "imbalanced has no std version")),
+            Peer::Go => return go_peer::measure(self.name(), row, plan, cfg),
         };
         Ok(Sample {
             value: run.took.as_secs_f64() * 1e3,

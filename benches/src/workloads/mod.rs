@@ -19,11 +19,11 @@ mod fanout_cpu;
 mod http_hello;
 mod idle_memory;
 mod imbalanced;
-mod load_client;
+pub(crate) mod load_client;
 mod net_server;
 mod pingpong_cross;
 mod pingpong_net;
-mod protocol;
+pub(crate) mod protocol;
 mod settled;
 mod spawn_join;
 mod sync_contended;
@@ -206,6 +206,7 @@ mod tests {
             workers: 2,
             quick,
             spin_iters: 1,
+            go: None,
         }
     }
 
@@ -275,7 +276,8 @@ mod tests {
             let w = find(name).expect("registered");
             for row in w.rows(&cfg(true)) {
                 for peer in row.peers.iter().map(|p| p.peer) {
-                    if peer.needs_child() {
+                    // may and Go run in processes of their own.
+                    if peer.needs_child() || peer == Peer::Go {
                         continue;
                     }
                     let plan = PeerPlan::new(peer, count, "");
@@ -293,7 +295,7 @@ mod tests {
             let w = find(name).expect("registered");
             let row = &w.rows(&cfg(true))[0];
             for peer in row.peers.iter().map(|p| p.peer) {
-                if peer.needs_child() {
+                if peer.needs_child() || peer == Peer::Go {
                     continue;
                 }
                 let plan = PeerPlan::new(peer, 4, "");

@@ -12,6 +12,9 @@
 //!   coroutine over `may::net::TcpListener` and `may::go!` per connection.
 //! - std: an accept loop thread and an OS thread per connection (as many OS
 //!   threads as connections, whatever the row's worker count).
+//! - go: the Go program (`go_peer.rs`) with `GOMAXPROCS` the row's workers,
+//!   an accept loop and a goroutine per connection; `http_hello` parses
+//!   each request with `net/http`'s `ReadRequest`.
 //!
 //! Every server sets `TCP_NODELAY` on its connections, as the client does.
 
@@ -25,6 +28,7 @@ use super::protocol::Protocol;
 use super::{PeerPlan, Row, Sample, Unit, Workload};
 use crate::config::Config;
 use crate::error::{task_err, BenchError};
+use crate::go_peer;
 use crate::peers::{self, Peer};
 
 /// A workload of a server per peer driven by the common client: `echo` and
@@ -68,6 +72,11 @@ impl Workload for Served {
                 ),
                 PeerPlan::new(Peer::May, conns, format!("child process, {w} workers")),
                 PeerPlan::new(Peer::Std, conns, "OS thread per connection"),
+                PeerPlan::new(
+                    Peer::Go,
+                    conns,
+                    format!("goroutine per connection, GOMAXPROCS={w}"),
+                ),
             ],
         }]
     }
@@ -79,6 +88,11 @@ impl Workload for Served {
             request: self.protocol.request(),
             response: self.protocol.response(),
         };
+        if plan.peer == Peer::Go {
+            let server = go_peer::Server::start(self.name, row, plan, cfg)?;
+            let driven = load_client::drive("go", server.addr, &load)?;
+            return Ok(Sample::plain(driven.per_second()));
+        }
         measure(plan.peer, row.workers, self.protocol, &load)
     }
 }
@@ -99,6 +113,7 @@ pub fn measure(
         Peer::Tokio => tokio(workers, proto, load)?,
         Peer::May => may(workers, proto, load)?,
         Peer::Std => std_threads(proto, load)?,
+        Peer::Go => return Err(task_err("go", "the Go server runs in the Go program")),
     };
     Ok(Sample::plain(driven.per_second()))
 }

@@ -22,6 +22,8 @@
 //!   coroutines and two `may::sync::mpsc` channels (unbounded, which changes
 //!   nothing here: at most one message is ever in flight). may cannot pin.
 //! - std: two OS threads and two `std::sync::mpsc::sync_channel(1)`.
+//! - go: two goroutines with `GOMAXPROCS` the row's workers and two channels
+//!   of capacity 1; Go cannot pin either.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -30,6 +32,7 @@ use std::time::{Duration, Instant};
 use super::{PeerPlan, Row, Sample, Unit, Workload};
 use crate::config::Config;
 use crate::error::{task_err, BenchError};
+use crate::go_peer;
 use crate::peers::{self, Peer};
 
 /// See the module documentation.
@@ -66,17 +69,23 @@ impl Workload for PingpongCross {
                     std_trips,
                     format!("two OS threads; sync_channel(1); only {std_trips}"),
                 ),
+                PeerPlan::new(
+                    Peer::Go,
+                    trips,
+                    format!("two goroutines, GOMAXPROCS={workers}; channels of capacity 1"),
+                ),
             ],
         }]
     }
 
-    fn measure(&self, row: &Row, plan: &PeerPlan, _cfg: &Config) -> Result<Sample, BenchError> {
+    fn measure(&self, row: &Row, plan: &PeerPlan, cfg: &Config) -> Result<Sample, BenchError> {
         let n = plan.count;
         let (took, note) = match plan.peer {
             Peer::Grove => (grove(row.workers, n)?, String::new()),
             Peer::Tokio => tokio(row.workers, n)?,
             Peer::May => (may(row.workers, n)?, String::new()),
             Peer::Std => (std_threads(n)?, String::new()),
+            Peer::Go => return go_peer::measure(self.name(), row, plan, cfg),
         };
         Ok(Sample {
             value: took.as_nanos() as f64 / n as f64,

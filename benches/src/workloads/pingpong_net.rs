@@ -14,6 +14,8 @@
 //! - tokio: a current-thread runtime with its I/O driver, two tasks, tokio's
 //!   `TcpListener` / `TcpStream`.
 //! - std: two OS threads with blocking std sockets.
+//! - go: two goroutines with `GOMAXPROCS=1` and the `net` package (whose
+//!   connections set `TCP_NODELAY` by default).
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 use super::{PeerPlan, Row, Sample, Unit, Workload};
 use crate::config::Config;
 use crate::error::{task_err, BenchError};
+use crate::go_peer;
 use crate::peers::{self, Peer};
 
 /// See the module documentation.
@@ -53,17 +56,19 @@ impl Workload for PingpongNet {
                 ),
                 PeerPlan::new(Peer::Tokio, trips, "current-thread runtime"),
                 PeerPlan::new(Peer::Std, trips, "two OS threads, blocking sockets"),
+                PeerPlan::new(Peer::Go, trips, "two goroutines, GOMAXPROCS=1; net package"),
             ],
         }]
     }
 
-    fn measure(&self, _row: &Row, plan: &PeerPlan, cfg: &Config) -> Result<Sample, BenchError> {
+    fn measure(&self, row: &Row, plan: &PeerPlan, cfg: &Config) -> Result<Sample, BenchError> {
         let n = plan.count;
         let took = match plan.peer {
             Peer::Grove => grove(cfg.workers, n)?,
             Peer::Tokio => tokio(n)?,
             Peer::Std => std_threads(n)?,
             Peer::May => return Err(task_err("may", "pingpong_net has no may version")),
+            Peer::Go => return go_peer::measure(self.name(), row, plan, cfg),
         };
         Ok(Sample::plain(took.as_nanos() as f64 / n as f64))
     }

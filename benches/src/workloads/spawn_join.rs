@@ -16,6 +16,8 @@
 //!   default `vm.max_map_count` (65530) and the spawn panics with ENOMEM.
 //! - std: `thread::spawn` + `join` of 1,000 threads only (100,000 OS threads
 //!   would measure the kernel's limits, not spawning); the unit is the same.
+//! - go: from the main goroutine, `go` statements that each fill a result
+//!   slot and mark a `sync.WaitGroup`, then `Wait` (Go has no join handle).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -23,6 +25,7 @@ use std::time::{Duration, Instant};
 use super::{PeerPlan, Row, Sample, Unit, Workload};
 use crate::config::Config;
 use crate::error::{task_err, BenchError};
+use crate::go_peer;
 use crate::peers::{self, Peer};
 
 /// See the module documentation.
@@ -61,17 +64,23 @@ impl Workload for SpawnJoin {
                     format!("from a coroutine; only {coroutines}: may maps each stack at spawn"),
                 ),
                 PeerPlan::new(Peer::Std, threads, format!("OS threads: only {threads}")),
+                PeerPlan::new(
+                    Peer::Go,
+                    n,
+                    "from the main goroutine; a WaitGroup and a result slot each",
+                ),
             ],
         }]
     }
 
-    fn measure(&self, row: &Row, plan: &PeerPlan, _cfg: &Config) -> Result<Sample, BenchError> {
+    fn measure(&self, row: &Row, plan: &PeerPlan, cfg: &Config) -> Result<Sample, BenchError> {
         let n = plan.count;
         let took = match plan.peer {
             Peer::Grove => grove(row.workers, n)?,
             Peer::Tokio => tokio(row.workers, n)?,
             Peer::May => may(row.workers, n)?,
             Peer::Std => std_threads(n)?,
+            Peer::Go => return go_peer::measure(self.name(), row, plan, cfg),
         };
         Ok(Sample::plain(took.as_nanos() as f64 / n as f64))
     }

@@ -17,6 +17,9 @@
 //!   holder checks that at most 4 hold a permit at once.
 //! - `queue`: a queue of capacity 64, 4 producers and 4 consumers; one
 //!   operation is one item put and taken. Every item is counted and summed.
+//!
+//! Go's version uses a channel of tokens as the semaphore and a buffered
+//! channel as the queue, the idioms Go offers for both.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -25,6 +28,7 @@ use super::{contended_queue, contended_semaphore};
 use super::{PeerPlan, Row, Sample, Unit, Workload};
 use crate::config::Config;
 use crate::error::{task_err, BenchError};
+use crate::go_peer;
 use crate::peers::Peer;
 
 /// Permits of the `semaphore` row's semaphore.
@@ -80,6 +84,11 @@ impl Workload for SyncContended {
                         cycles,
                         format!("only {STD_CONTENDERS} OS threads; Mutex+Condvar semaphore"),
                     ),
+                    PeerPlan::new(
+                        Peer::Go,
+                        cycles,
+                        format!("{CONTENDERS} goroutines; a channel of {PERMITS} tokens"),
+                    ),
                 ],
             },
             Row {
@@ -103,12 +112,17 @@ impl Workload for SyncContended {
                         items,
                         format!("{SIDES}+{SIDES} OS threads; crossbeam-channel bounded({CAPACITY})"),
                     ),
+                    PeerPlan::new(
+                        Peer::Go,
+                        items,
+                        format!("{SIDES}+{SIDES} goroutines; a channel of capacity {CAPACITY}"),
+                    ),
                 ],
             },
         ]
     }
 
-    fn measure(&self, row: &Row, plan: &PeerPlan, _cfg: &Config) -> Result<Sample, BenchError> {
+    fn measure(&self, row: &Row, plan: &PeerPlan, cfg: &Config) -> Result<Sample, BenchError> {
         let (w, n) = (row.workers, plan.count);
         let run = match (row.key.as_str(), plan.peer) {
             ("semaphore", Peer::Grove) => contended_semaphore::grove(w, n)?,
@@ -118,6 +132,7 @@ impl Workload for SyncContended {
             ("queue", Peer::Grove) => contended_queue::grove(w, n)?,
             ("queue", Peer::Tokio) => contended_queue::tokio(w, n)?,
             ("queue", Peer::Std) => contended_queue::std_threads(n)?,
+            (_, Peer::Go) => return go_peer::measure(self.name(), row, plan, cfg),
             (key, peer) => {
                 return Err(task_err(
                     peer.name(),

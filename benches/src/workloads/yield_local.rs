@@ -14,6 +14,7 @@
 //! - tokio: a current-thread runtime, two tasks calling `task::yield_now`.
 //! - may: a child process whose may scheduler has one worker
 //!   (`may::config().set_workers(1)`), two coroutines calling `yield_now`.
+//! - go: `GOMAXPROCS=1`, two goroutines calling `runtime.Gosched`.
 //! - std: not measured. Two OS threads cannot be put on one core without
 //!   affinity calls, and `sched_yield` does not hand the CPU to a chosen thread.
 
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 use super::{Derived, PeerPlan, Row, RowMedians, Sample, Unit, Workload};
 use crate::config::Config;
 use crate::error::{task_err, BenchError};
+use crate::go_peer;
 use crate::peers::{self, Peer};
 
 /// See the module documentation.
@@ -55,6 +57,7 @@ impl Workload for YieldLocal {
                     ),
                     PeerPlan::new(Peer::Tokio, switches, "current-thread runtime"),
                     PeerPlan::new(Peer::May, switches, "child process, set_workers(1)"),
+                    PeerPlan::new(Peer::Go, switches, "GOMAXPROCS=1, runtime.Gosched"),
                 ],
             },
             Row {
@@ -78,6 +81,7 @@ impl Workload for YieldLocal {
             Peer::Tokio => tokio(per_side)?,
             Peer::May => may(per_side)?,
             Peer::Std => return Err(task_err("std", "yield_local has no std version")),
+            Peer::Go => return go_peer::measure(self.name(), row, plan, cfg),
         };
         Ok(Sample::plain(
             took.as_nanos() as f64 / (2 * per_side) as f64,

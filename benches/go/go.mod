@@ -1,0 +1,3 @@
+module grove-bench-go
+
+go 1.19
