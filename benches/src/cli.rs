@@ -11,11 +11,15 @@ use crate::peers::Peer;
 #[derive(Debug, Parser)]
 #[command(
     name = "grove-bench",
-    about = "Runs the same workloads on grove, tokio, may, std threads and prints one table.",
-    long_about = "Runs the same workloads on grove, tokio, may, std threads and prints a table: per row its unit \
-                  and direction, each peer's median and min-max, how grove stands to \
-                  that peer, and the best peer; a legend follows the table. The results \
-                  also go to a JSON file.",
+    about = "Runs the same workloads on grove, tokio, may, std threads and (where `go` is \
+             installed) Go, and prints one table.",
+    long_about = "Runs the same workloads on grove, tokio, may, std threads and (where `go` is \
+                  installed) a Go program, and prints a table: per row its unit and \
+                  direction, each peer's median and min-max, how grove stands to that \
+                  peer, and the best peer; a legend follows the table. The results also \
+                  go to a JSON file, and a picture of them (one chart per workload) to an \
+                  SVG file beside it. A progress bar shows on a terminal, plain lines \
+                  otherwise.",
     after_help = "See docs/benchmarks.md for what each workload measures.",
     args_conflicts_with_subcommands = true
 )]
@@ -31,8 +35,8 @@ pub struct Cli {
 /// Options of a suite run.
 #[derive(Debug, Args)]
 pub struct Options {
-    /// OS threads (hubs, tokio workers, may workers, std threads)
-    /// for the many-worker rows [default: the number of CPUs]
+    /// OS threads (hubs, tokio workers, may workers, std threads, GOMAXPROCS) for
+    /// the many-worker rows [default: the number of CPUs]
     #[arg(long, value_name = "N", value_parser = positive, default_value_t = default_workers(),
           hide_default_value = true)]
     pub workers: usize,
@@ -45,7 +49,8 @@ pub struct Options {
     /// Measured repetitions per (row, peer), at least 1
     #[arg(long, value_name = "N", value_parser = positive, default_value_t = 5)]
     pub reps: usize,
-    /// Where to write the results as JSON [default: <target dir>/grove-bench/latest.json]
+    /// Where to write the results as JSON; the SVG picture goes beside it, named
+    /// alike with `.svg` [default: <target dir>/grove-bench/latest.json]
     #[arg(long, value_name = "PATH", default_value_os_t = default_json_path(),
           hide_default_value = true)]
     pub json: PathBuf,

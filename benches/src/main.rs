@@ -1,5 +1,6 @@
-//! grove-bench: the same workloads on grove, tokio, may and std threads, one
-//! table. See `docs/benchmarks.md`.
+//! grove-bench: the same workloads on grove, tokio, may, std threads and Go
+//! (where installed), one table, a results file and a picture of it. See
+//! `docs/benchmarks.md`.
 //!
 //! `cargo run --release -p grove-bench -- --help` lists the flags.
 
