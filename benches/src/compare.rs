@@ -152,7 +152,7 @@ pub fn text(then: &RunFile, now: &RunFile, then_path: &str) -> String {
         let p = &run.provenance;
         let _ = writeln!(
             s,
-            "  {when}  {}  grove {}{}  {} workers{}, {} repetitions  {}, {} cores",
+            "  {when}  {}  grove {}{}  {} workers{}, {} repetition{}  {}, {} cores",
             p.date,
             short_commit(&p.grove_commit),
             if p.grove_modified == Some(true) {
@@ -163,6 +163,7 @@ pub fn text(then: &RunFile, now: &RunFile, then_path: &str) -> String {
             run.workers,
             if run.quick { ", quick" } else { "" },
             run.repetitions,
+            if run.repetitions == 1 { "" } else { "s" },
             p.machine.cpu_model,
             p.machine.cores
         );

@@ -68,6 +68,12 @@ fn go(args: &[&str], dir: Option<&Path>) -> Result<String, String> {
     if let Some(d) = dir {
         cmd.current_dir(d);
     }
+    // `go build` needs a cache folder, which it finds from HOME; give it
+    // one in the target dir where the environment has none.
+    let has = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
+    if !has("GOCACHE") && !has("HOME") && !has("XDG_CACHE_HOME") {
+        cmd.env("GOCACHE", crate::cli::output_dir().join("go-cache"));
+    }
     let out = cmd.output().map_err(|e| e.to_string())?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);

@@ -52,6 +52,30 @@ pub struct Provenance {
     pub unix_time: u64,
 }
 
+impl Default for Provenance {
+    /// Nothing known: what a results file that did not record it reads as.
+    fn default() -> Provenance {
+        let unknown = || "unknown".to_string();
+        Provenance {
+            machine: Machine {
+                cpu_model: unknown(),
+                cores: 0,
+                memory_bytes: None,
+                kernel: unknown(),
+                max_map_count: None,
+            },
+            toolchain: Toolchain {
+                rustc: unknown(),
+                go: None,
+            },
+            grove_commit: unknown(),
+            grove_modified: None,
+            date: unknown(),
+            unix_time: 0,
+        }
+    }
+}
+
 impl Provenance {
     /// Reads it from this machine, now.
     pub fn here_and_now() -> Provenance {

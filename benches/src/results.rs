@@ -20,7 +20,9 @@ pub const SUITE: &str = "grove-bench";
 pub struct RunFile {
     /// Always [`SUITE`].
     pub suite: String,
-    /// Where and when it ran.
+    /// Where and when it ran (all `unknown` in files of suites that did not
+    /// record it, which can still be compared with).
+    #[serde(default)]
     pub provenance: Provenance,
     /// OS threads for the many-worker rows.
     pub workers: usize,
@@ -402,6 +404,21 @@ pub mod tests {
         let back = RunFile::read(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(back, run);
+    }
+
+    #[test]
+    fn a_file_without_provenance_still_reads() {
+        // The shape written before the provenance was recorded.
+        let mut value = serde_json::to_value(sample_run()).unwrap();
+        value.as_object_mut().unwrap().remove("provenance");
+        let path =
+            std::env::temp_dir().join(format!("grove-bench-old-{}.json", std::process::id()));
+        std::fs::write(&path, value.to_string()).unwrap();
+        let run = RunFile::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(run.provenance, Provenance::default());
+        assert_eq!(run.provenance.grove_commit, "unknown");
+        assert_eq!(run.workloads, sample_run().workloads);
     }
 
     #[test]
