@@ -38,6 +38,8 @@ pub struct Line {
     pub lower_is_better: bool,
     /// The peer, or `grove` for grove's own median.
     pub peer: String,
+    /// The peer as shown (`go (Go)`).
+    pub label: String,
     /// In the old run: grove's median, or grove's median over the peer's.
     pub then: Option<f64>,
     /// The same in this run.
@@ -137,6 +139,9 @@ fn row_lines(out: &mut Vec<Line>, old: Option<&RowFile>, new: Option<&RowFile>) 
             unit: any.unit.clone(),
             lower_is_better: lower,
             peer: peer.to_string(),
+            label: find(new, peer)
+                .or_else(|| find(old, peer))
+                .map_or_else(|| peer.to_string(), |p| p.label()),
             then,
             now,
             change: Change::of(then, now, lower),
@@ -203,7 +208,7 @@ pub fn text(then: &RunFile, now: &RunFile, then_path: &str) -> String {
         let _ = writeln!(
             s,
             "  {:<8} {:>14} {:>14}  {}",
-            l.peer,
+            l.label,
             show(l.then),
             show(l.now),
             l.change.text()
@@ -242,6 +247,10 @@ mod tests {
         assert_eq!(peers("echo/2w"), ["grove", "tokio", "go", "std"]);
         let shown = text(&run, &run, "old.json");
         assert!(!shown.contains("for grove"), "{shown}");
+        assert!(
+            shown.contains("  go (Go) "),
+            "the other language is marked: {shown}"
+        );
         assert!(
             shown.contains("  tokio      2.00x behind   2.00x behind  unchanged"),
             "{shown}"

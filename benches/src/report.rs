@@ -186,12 +186,12 @@ fn peer_line(s: &mut String, r: &RowFile, p: &PeerFile) {
 fn verdict(r: &RowFile) -> Option<String> {
     let ran = r.ranked();
     let (best, value) = *ran.first()?;
-    let head = format!("{} ({} {})", best.peer, num(value), r.unit);
+    let head = format!("{} ({} {})", best.label(), num(value), r.unit);
     if best.peer == "grove" {
         return Some(match ran.get(1) {
             Some((next, v)) => match standing(value / v, r.lower_is_better).as_str() {
-                "even" => format!("{head}; even with the next, {}", next.peer),
-                ahead => format!("{head}; {ahead} of the next, {}", next.peer),
+                "even" => format!("{head}; even with the next, {}", next.label()),
+                ahead => format!("{head}; {ahead} of the next, {}", next.label()),
             },
             None => head,
         });
