@@ -44,7 +44,7 @@ impl Progress {
             let bar = ProgressBar::new(total.max(1));
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner:.green} {elapsed:>4} [{bar:30.green/dim}] {percent:>3}%, about {eta} left  {wide_msg}",
+                    "{spinner:.green} [{bar:30.green/dim}] {percent:>3}%  {elapsed} so far, about {eta} left\n  {wide_msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
