@@ -220,6 +220,22 @@ impl Poller {
     /// `notify`), replacing what `events` held. A notification ends the
     /// wait and is consumed here.
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        self.wait_as(events, timeout, true)
+    }
+
+    /// Looks for events without waiting and leaves a notification where it
+    /// is: for a thread that polls this set on its owner's behalf, which
+    /// must not take the wakeup meant for the owner's next wait.
+    pub(crate) fn look_leaving_notify(&self, events: &mut Events) -> io::Result<()> {
+        self.wait_as(events, Some(Duration::ZERO), false)
+    }
+
+    fn wait_as(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        take_notify: bool,
+    ) -> io::Result<()> {
         events.len = 0;
         let cap = events.list.len() as libc::c_int;
         let buf = events.list.as_mut_ptr();
@@ -229,9 +245,10 @@ impl Poller {
             r => r?,
         };
         events.len = n as usize;
-        if events.list[..events.len]
-            .iter()
-            .any(|e| e.u64 == NOTIFY_KEY)
+        if take_notify
+            && events.list[..events.len]
+                .iter()
+                .any(|e| e.u64 == NOTIFY_KEY)
         {
             let mut v = 0u64;
             // SAFETY: reads 8 bytes into `v` from our own non-blocking eventfd.
@@ -344,6 +361,18 @@ mod tests {
         let t = Instant::now();
         p.wait(&mut ev, Some(Duration::from_millis(20))).unwrap();
         assert!(t.elapsed() >= Duration::from_millis(20), "consumed once");
+    }
+
+    #[test]
+    fn a_look_on_the_owners_behalf_leaves_the_notify() {
+        let p = Poller::new().unwrap();
+        let mut ev = Events::new();
+        p.notify().unwrap();
+        p.look_leaving_notify(&mut ev).unwrap();
+        p.look_leaving_notify(&mut ev).unwrap();
+        // The owner's wait still gets it (else this would wait forever).
+        p.wait(&mut ev, None).unwrap();
+        assert_eq!(ev.iter().count(), 0, "the notifier is not an event");
     }
 
     #[test]

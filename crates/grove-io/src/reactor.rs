@@ -263,14 +263,32 @@ impl Core {
     }
 
     /// Waits for events (at most `timeout`) and wakes their waiters. Returns
-    /// at once if another thread is polling this reactor.
+    /// at once if another thread is polling this reactor. For the thread
+    /// that owns the reactor (its hub, or the fallback reactor's thread): a
+    /// notification is consumed here.
     pub(crate) fn poll(&self, timeout: Option<Duration>) {
+        self.poll_as(timeout, true);
+    }
+
+    /// Takes the events of a busy hub's reactor on its behalf, without
+    /// waiting (the watch thread, `watch.rs`). A notification is left for
+    /// the hub: taking it here could make the hub's next sleep miss the
+    /// wakeup it was sent for.
+    pub(crate) fn poll_for_owner(&self) {
+        self.poll_as(Some(Duration::ZERO), false);
+    }
+
+    fn poll_as(&self, timeout: Option<Duration>, owner: bool) {
         let Ok(mut events) = self.events.try_lock() else {
             return;
         };
         self.last_look.store(self.nanos(), Ordering::Relaxed);
         events.clear();
-        let waited = self.poller.wait(&mut events, timeout);
+        let waited = if owner {
+            self.poller.wait(&mut events, timeout)
+        } else {
+            self.poller.look_leaving_notify(&mut events)
+        };
         if timeout != Some(Duration::ZERO) {
             // A sleep: the look ends now, not when the sleep began.
             self.last_look.store(self.nanos(), Ordering::Relaxed);

@@ -42,6 +42,13 @@
 //! Only the watch thread arms and re-arms (under the watch list's mutex),
 //! so a hub's sleep costs no system call for it.
 //!
+//! The watch thread never consumes a hub's wakeup: the hub sleeps in the
+//! same poller its `unpark` notifies, and a notification taken by the
+//! watch thread just before the hub's sleep would be a lost wakeup, so it
+//! looks with `Poller::look_leaving_notify`. A pending notification keeps
+//! the poller readable, so a busy hub with one pending makes the watch
+//! thread look at most once per `REARM_AFTER`, until the hub takes it.
+//!
 //! `parked` and `Core::last_look` are hints, read relaxed: a stale read
 //! costs one event taken by the watch thread instead of its hub, or taken a
 //! look later, never a lost one.
@@ -187,7 +194,7 @@ impl Group {
                     .collect()
             };
             for core in busy {
-                core.poll(Some(Duration::ZERO));
+                core.poll_for_owner();
             }
             let now = Instant::now();
             let mut watches = lock(&self.watches);
