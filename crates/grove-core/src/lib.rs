@@ -140,7 +140,6 @@ mod overflow;
 mod queues;
 mod ready;
 mod reason;
-mod registry;
 mod report;
 mod runtime;
 mod search;
@@ -170,6 +169,8 @@ mod park;
 #[cfg(not(loom))]
 mod record;
 #[cfg(not(loom))]
+mod registry;
+#[cfg(not(loom))]
 mod sync;
 
 /// The concurrent protocols, exposed to the loom models (`--cfg loom` only).
@@ -188,6 +189,9 @@ pub mod park;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod record;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod registry;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod sync;

@@ -94,7 +94,9 @@
 //! `--cfg grove_loom_weaken="…"` breaks one rule on purpose:
 //! `commit_relaxed` makes [`commit`]'s CAS `Relaxed` (the saved context is no
 //! longer published); `unpark_blind`, `kill_blind` and `timeout_blind` replace
-//! that method's CAS with a load and a store (two parties can both win).
+//! that method's CAS with a load and a store (two parties can both win);
+//! `take_kill_keeps` makes [`take_kill`](ParkState::take_kill) report a kill
+//! without clearing it (a kill delivered twice).
 //! `scripts/loom-weakened.sh` runs each model against its weakened build and
 //! expects loom to report the bug. Normal builds compile the strong path only.
 //!
@@ -136,6 +138,7 @@ const COMMIT_FAILURE: Ordering = if cfg!(grove_loom_weaken = "commit_relaxed") {
 const UNPARK_BLIND: bool = cfg!(grove_loom_weaken = "unpark_blind");
 const KILL_BLIND: bool = cfg!(grove_loom_weaken = "kill_blind");
 const TIMEOUT_BLIND: bool = cfg!(grove_loom_weaken = "timeout_blind");
+const TAKE_KILL_KEEPS: bool = cfg!(grove_loom_weaken = "take_kill_keeps");
 
 /// The generation of one park, carried by the timer that park armed.
 pub type Gen = usize;
@@ -407,6 +410,9 @@ impl ParkState {
     /// Owner: take a pending kill request, if any (used at `yield_now` and
     /// before a green thread's first run).
     pub fn take_kill(&self) -> bool {
+        if TAKE_KILL_KEEPS {
+            return self.word.load(Ordering::Acquire) & KILLED != 0;
+        }
         self.word.fetch_and(!KILLED, Ordering::AcqRel) & KILLED != 0
     }
 

@@ -14,53 +14,102 @@
 //! shards, the later one in that total order sees both decrements, so the
 //! one that brings the total to zero always wakes `wait_drained`.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::driver::{Driver, ThreadParker};
 use crate::stack::SpawnError;
-use crate::sync::{lock, Mutex};
+use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::task::Task;
 
+/// Shards of a runtime's registry.
 const SHARDS: usize = 16;
 
-#[derive(Default)]
-struct Shard {
-    slots: Vec<Option<Arc<Task>>>,
+/// What the registry keeps: a green thread's record (`Task`), or, in the
+/// loom models, a stand-in with an id and a slot.
+pub trait Member: Send + Sync {
+    /// Its id (chooses its shard).
+    fn id(&self) -> u64;
+    /// Where the registry notes its index in the shard (written at insert,
+    /// read at remove; the member's hand-off to the remover orders them).
+    fn slot(&self) -> &std::sync::atomic::AtomicUsize;
+}
+
+impl Member for Task {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn slot(&self) -> &std::sync::atomic::AtomicUsize {
+        &self.slot
+    }
+}
+
+struct Shard<T> {
+    slots: Vec<Option<Arc<T>>>,
     free: Vec<usize>,
 }
 
 /// A shard and its count, alone on their cache lines.
 #[repr(align(128))]
-#[derive(Default)]
-struct Padded {
-    shard: Mutex<Shard>,
+struct Padded<T> {
+    shard: Mutex<Shard<T>>,
     live: AtomicUsize,
 }
 
-pub(crate) struct Registry {
-    shards: Box<[Padded]>,
+/// Every live member, sharded (see the module docs).
+pub struct Registry<T: Member> {
+    shards: Box<[Padded<T>]>,
     closed: AtomicBool,
     drained: ThreadParker,
 }
 
-impl Registry {
-    pub(crate) fn new() -> Self {
+/// A weakened build (loom only) checks `closed` before taking the shard
+/// lock: an insert can slip in after shutdown's sweep.
+const INSERT_CHECKS_OUTSIDE: bool = cfg!(grove_loom_weaken = "insert_checks_outside");
+/// A weakened build (loom only) reads `closed` before the removal: a
+/// shutdown in between waits for a wake nobody sends.
+const DRAIN_CHECK_EARLY: bool = cfg!(grove_loom_weaken = "drain_check_early");
+
+impl<T: Member> Default for Registry<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Member> Registry<T> {
+    /// A registry of the runtime's usual number of shards.
+    pub fn new() -> Self {
+        Self::with_shards(SHARDS)
+    }
+
+    /// A registry of `n` shards (the loom models use two).
+    pub fn with_shards(n: usize) -> Self {
         Registry {
-            shards: (0..SHARDS).map(|_| Padded::default()).collect(),
+            shards: (0..n.max(1))
+                .map(|_| Padded {
+                    shard: Mutex::new(Shard {
+                        slots: Vec::new(),
+                        free: Vec::new(),
+                    }),
+                    live: AtomicUsize::new(0),
+                })
+                .collect(),
             closed: AtomicBool::new(false),
             drained: ThreadParker::new(),
         }
     }
 
-    fn shard(&self, id: u64) -> &Padded {
-        &self.shards[(id as usize) % SHARDS]
+    fn shard(&self, id: u64) -> &Padded<T> {
+        &self.shards[(id as usize) % self.shards.len()]
     }
 
-    pub(crate) fn insert(&self, task: &Arc<Task>) -> Result<(), SpawnError> {
-        let padded = self.shard(task.id);
+    /// Adds `task`, unless shutdown has begun.
+    pub fn insert(&self, task: &Arc<T>) -> Result<(), SpawnError> {
+        let padded = self.shard(task.id());
+        if INSERT_CHECKS_OUTSIDE && self.closed.load(Ordering::SeqCst) {
+            return Err(SpawnError::ShutDown);
+        }
         let mut shard = lock(&padded.shard);
-        if self.closed.load(Ordering::SeqCst) {
+        if !INSERT_CHECKS_OUTSIDE && self.closed.load(Ordering::SeqCst) {
             return Err(SpawnError::ShutDown);
         }
         let idx = match shard.free.pop() {
@@ -73,14 +122,17 @@ impl Registry {
                 shard.slots.len() - 1
             }
         };
-        task.slot.store(idx, Ordering::Relaxed);
+        task.slot().store(idx, std::sync::atomic::Ordering::Relaxed);
         padded.live.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 
-    pub(crate) fn remove(&self, task: &Task) {
-        let idx = task.slot.load(Ordering::Relaxed);
-        let padded = self.shard(task.id);
+    /// Takes `task` out (it finished); after shutdown began, the exit that
+    /// brings the count to zero wakes [`wait_drained`](Self::wait_drained).
+    pub fn remove(&self, task: &T) {
+        let idx = task.slot().load(std::sync::atomic::Ordering::Relaxed);
+        let padded = self.shard(task.id());
+        let closed_early = DRAIN_CHECK_EARLY && self.closed.load(Ordering::SeqCst);
         let removed = {
             let mut shard = lock(&padded.shard);
             let t = shard.slots.get_mut(idx).and_then(Option::take);
@@ -90,14 +142,19 @@ impl Registry {
             }
             t
         };
-        if removed.is_some() && self.closed.load(Ordering::SeqCst) && self.live() == 0 {
+        let closed = if DRAIN_CHECK_EARLY {
+            closed_early
+        } else {
+            self.closed.load(Ordering::SeqCst)
+        };
+        if removed.is_some() && closed && self.live() == 0 {
             self.drained.unpark();
         }
         // `removed` (an Arc of this very task) drops here, after the lock.
     }
 
     /// Refuses new tasks and returns every live one.
-    pub(crate) fn close(&self) -> Vec<Arc<Task>> {
+    pub fn close(&self) -> Vec<Arc<T>> {
         self.closed.store(true, Ordering::SeqCst);
         let mut all = Vec::new();
         for p in self.shards.iter() {
@@ -107,7 +164,7 @@ impl Registry {
     }
 
     /// Every live task, shard by shard (for snapshots).
-    pub(crate) fn all(&self) -> Vec<Arc<Task>> {
+    pub fn all(&self) -> Vec<Arc<T>> {
         let mut all = Vec::with_capacity(self.live());
         for p in self.shards.iter() {
             all.extend(lock(&p.shard).slots.iter().flatten().cloned());
@@ -116,12 +173,13 @@ impl Registry {
     }
 
     /// The live task with this id, if any.
-    pub(crate) fn find(&self, id: u64) -> Option<Arc<Task>> {
+    pub fn find(&self, id: u64) -> Option<Arc<T>> {
         let shard = lock(&self.shard(id).shard);
-        shard.slots.iter().flatten().find(|t| t.id == id).cloned()
+        shard.slots.iter().flatten().find(|t| t.id() == id).cloned()
     }
 
-    pub(crate) fn live(&self) -> usize {
+    /// How many members are live (the sum of the shards' counts).
+    pub fn live(&self) -> usize {
         self.shards
             .iter()
             .map(|p| p.live.load(Ordering::SeqCst))
@@ -129,7 +187,7 @@ impl Registry {
     }
 
     /// After `close`: waits until no task is live or `deadline` passes.
-    pub(crate) fn wait_drained(&self, deadline: Option<std::time::Instant>) -> bool {
+    pub fn wait_drained(&self, deadline: Option<std::time::Instant>) -> bool {
         loop {
             if self.live() == 0 {
                 return true;

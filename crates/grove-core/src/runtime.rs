@@ -52,7 +52,7 @@ pub(crate) struct Shared {
     pub(crate) hubs: Box<[HubShared]>,
     pub(crate) injector: Injector<Arc<Task>>,
     pub(crate) idle: Idle,
-    pub(crate) registry: Registry,
+    pub(crate) registry: Registry<crate::task::Task>,
     pub(crate) stacks: StackSource,
     /// Timers of parks that any hub may end: `spawn_later` green threads
     /// not started yet, and migrating green threads.

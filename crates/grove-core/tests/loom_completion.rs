@@ -53,20 +53,39 @@ fn join_races_completion_hands_the_result_over_once() {
 }
 
 /// Model 3b: a kill racing with the green thread's completion. The green
-/// thread is past its last blocking point (its park state stays RUNNING), so
-/// the kill only records itself, wakes nobody, and the killer, waiting for
-/// completion as `Greenlet::kill` does, must wake and see the real value.
-/// (A kill racing with a park is model 3a in `loom_park.rs`.)
+/// thread is past its last blocking point (its park state stays RUNNING):
+/// as `switch::run_main` does, it takes a pending kill just before its body
+/// runs, and completes with "killed" (0) if it found one, else with its
+/// value (1). The killer records the kill (which wakes nobody: the word
+/// says RUNNING) and waits for completion, as `Greenlet::kill` does. It must
+/// wake, and what it sees must agree with the park word: killed means the
+/// kill was taken; the value means the kill came too late and is still
+/// recorded (harmless: nothing runs after completion). Never both, never
+/// neither. (A kill racing with a park is model 3a in `loom_park.rs`.)
 #[test]
 fn kill_races_completion_killer_wakes() {
     loom::model(|| {
         let state = Arc::new(ParkState::new());
         let c: Arc<Completion<u64, Waiter>> = Arc::new(Completion::new());
-        let c2 = c.clone();
-        let green = thread::spawn(move || c2.complete(1));
-        assert_eq!(state.kill(), Notify::Nothing);
-        assert_eq!(join(&c), 1);
+        let (s2, c2) = (state.clone(), c.clone());
+        let green = thread::spawn(move || {
+            let killed = s2.take_kill();
+            c2.complete(if killed { 0 } else { 1 });
+        });
+        assert_eq!(
+            state.kill(),
+            Notify::Nothing,
+            "a kill of a running green thread scheduled it"
+        );
+        let v = join(&c);
         green.join().unwrap();
-        assert!(state.kill_pending(), "the kill is recorded, harmlessly");
+        match v {
+            0 => assert!(!state.kill_pending(), "killed, and the kill still pending"),
+            1 => assert!(
+                state.kill_pending(),
+                "the kill was neither delivered nor left pending"
+            ),
+            other => panic!("an outcome nobody wrote: {other}"),
+        }
     });
 }

@@ -80,7 +80,11 @@ fn unpark_races_park_resumes_exactly_once() {
             resumes.fetch_add(1, Ordering::SeqCst);
         }
         unparker.join().unwrap();
-        assert_eq!(resumes.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            resumes.load(Ordering::SeqCst),
+            1,
+            "not resumed exactly once"
+        );
     });
 }
 
@@ -100,7 +104,11 @@ fn two_unparks_schedule_once() {
         for u in unparkers {
             u.join().unwrap();
         }
-        assert_eq!(resumes.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            resumes.load(Ordering::SeqCst),
+            1,
+            "not scheduled exactly once"
+        );
     });
 }
 
@@ -132,7 +140,11 @@ fn kill_races_unpark_schedules_once_and_keeps_the_kill() {
         }
         killer.join().unwrap();
         unparker.join().unwrap();
-        assert_eq!(resumes.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            resumes.load(Ordering::SeqCst),
+            1,
+            "not scheduled exactly once"
+        );
         // Whoever resumed it: the green thread now runs and looks at why.
         if !reported && state.is_running() {
             reported = state.resumed(false) == Wake::Killed;
@@ -166,7 +178,11 @@ fn timeout_races_unpark_one_outcome() {
         }
         timer.join().unwrap();
         unparker.join().unwrap();
-        assert_eq!(resumes.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            resumes.load(Ordering::SeqCst),
+            1,
+            "not resumed exactly once"
+        );
         let outcome = state.resumed(false);
         let token_left = state.begin(Mode::Park, How::Switch) == Begin::Ready(Wake::Unparked);
         match outcome {
@@ -194,9 +210,9 @@ fn in_place_park_is_woken_once() {
         unparker.join().unwrap();
         if parked {
             assert!(state.is_running(), "unparked but still parked");
-            assert_eq!(wakes.load(Ordering::SeqCst), 1);
+            assert_eq!(wakes.load(Ordering::SeqCst), 1, "not woken exactly once");
         } else {
-            assert_eq!(wakes.load(Ordering::SeqCst), 0);
+            assert_eq!(wakes.load(Ordering::SeqCst), 0, "woken without a park");
         }
     });
 }
