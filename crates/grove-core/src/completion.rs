@@ -76,6 +76,10 @@ unsafe impl<T: Send, W: Send> Send for Completion<T, W> {}
 // SAFETY: as above.
 unsafe impl<T: Send, W: Send> Sync for Completion<T, W> {}
 
+/// A weakened build (loom only) runs the queued links once and finishes,
+/// forgetting a link queued while they ran.
+const LINKS_ONCE: bool = cfg!(grove_loom_weaken = "links_once");
+
 #[cfg(not(grove_loom_weaken = "completion_relaxed"))]
 const FINISHED_STORE: Ordering = Ordering::Release;
 #[cfg(grove_loom_weaken = "completion_relaxed")]
@@ -122,6 +126,9 @@ impl<T, W: Unpark> Completion<T, W> {
                 });
             }
             g = lock(&self.inner);
+            if LINKS_ONCE {
+                break;
+            }
         }
         g.stage = Stage::Finished;
         self.finished.store(true, FINISHED_STORE);

@@ -5,6 +5,7 @@
 use grove_core::completion::{Completion, Unpark};
 use grove_core::park::{Notify, ParkState};
 use grove_core::{Driver, ThreadParker};
+use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 
@@ -87,5 +88,39 @@ fn kill_races_completion_killer_wakes() {
             ),
             other => panic!("an outcome nobody wrote: {other}"),
         }
+    });
+}
+
+/// Model 6b: links and completion. One link is queued before the green
+/// thread finishes; another is added from a third thread while it finishes
+/// (before, while the first link runs outside the lock, or after). Each
+/// runs exactly once and sees the outcome: queued ones by the finisher,
+/// until none is left, and a late one at once by the thread that adds it.
+#[test]
+fn links_added_while_completing_each_run_once() {
+    loom::model(|| {
+        let c: Arc<Completion<u64, Waiter>> = Arc::new(Completion::new());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let link = |runs: &Arc<AtomicUsize>| {
+            let runs = runs.clone();
+            Box::new(move |v: &u64| {
+                assert_eq!(*v, 42, "a link saw another outcome");
+                runs.fetch_add(1, Ordering::SeqCst);
+            })
+        };
+        c.link(link(&runs));
+        let (c2, c3) = (c.clone(), c.clone());
+        let finisher = thread::spawn(move || c2.complete(42));
+        let late = link(&runs);
+        let linker = thread::spawn(move || {
+            c3.link(late);
+        });
+        finisher.join().unwrap();
+        linker.join().unwrap();
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            2,
+            "a link did not run exactly once"
+        );
     });
 }
