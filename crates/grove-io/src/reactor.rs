@@ -425,12 +425,12 @@ fn fallback() -> io::Result<Arc<Core>> {
 
 /// The driver factory for
 /// [`RuntimeBuilder::driver`](grove_core::RuntimeBuilder::driver): one
-/// [`Reactor`] per hub. Each hub idles in its own poller, and one sleeping
-/// hub at a time (the watcher) also watches the other hubs' pollers, so
-/// that readiness on a descriptor registered with a hub that is busy
-/// computing is still noticed (by that idle hub, which takes the events and
-/// wakes their green threads), and an event wakes one sleeping hub, not all
-/// of them (`watch.rs`). A hub whose poller cannot be created (out of descriptors) gets
+/// [`Reactor`] per hub. Each hub idles in its own poller, and one watch
+/// thread per runtime watches every hub's poller, so that readiness on a
+/// descriptor registered with a hub that is busy computing is still
+/// noticed (the watch thread takes the events and wakes their green
+/// threads), and an event never wakes the other sleeping hubs (`watch.rs`).
+/// A hub whose poller cannot be created (out of descriptors) gets
 /// grove-core's default parker, and its I/O goes to the fallback reactor.
 ///
 /// Use one factory per runtime.
