@@ -9,6 +9,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How many times slower than a plain build these tests may run: time
+/// bounds that tell a blocked hub from a busy machine are multiplied by it.
+/// Under AddressSanitizer or ThreadSanitizer (`scripts/sanitize.sh`) code
+/// runs several times slower, ThreadSanitizer's up to 15 times.
+pub const SLOWDOWN: u32 = if cfg!(any(grove_sanitize = "address", grove_sanitize = "thread")) {
+    10
+} else {
+    1
+};
+
 /// Re-runs the current test binary with only test `name`, with the
 /// environment variable `var` set, and returns what it did. The test checks
 /// `var` to know it is the child. Used for tests that must crash a process.

@@ -237,8 +237,12 @@ fn kv_bulk_headers_announcing_a_mebibyte_keep_memory_bounded() {
         open / CONNS / 1024,
         closed / CONNS / 1024
     );
-    assert!(open < bound, "{open} bytes held with the connections open");
-    assert!(closed < bound, "{closed} bytes held after they closed");
+    // Under a sanitizer, freed memory waits in its allocator's quarantine and
+    // every byte has shadow bytes: resident memory says nothing of grove's.
+    if !cfg!(any(grove_sanitize = "address", grove_sanitize = "thread")) {
+        assert!(open < bound, "{open} bytes held with the connections open");
+        assert!(closed < bound, "{closed} bytes held after they closed");
+    }
     assert!(server.stop(Duration::from_secs(10)));
     println!("KV-HEADERS-BOUNDED");
 }

@@ -44,6 +44,10 @@ fn wait_started(count: &AtomicUsize, n: usize, gs: &[Greenlet<()>], limit: Durat
 }
 
 #[test]
+#[cfg_attr(
+    any(grove_sanitize = "address", grove_sanitize = "thread"),
+    ignore = "a million green threads is past what a sanitizer's per-thread state fits in this machine's memory (docs/verification.md)"
+)]
 fn a_million_green_threads_park_at_once_on_default_settings() {
     const N: usize = 1_000_000;
     if std::env::var_os("GROVE_MILLION_CHILD").is_some() {
@@ -93,6 +97,10 @@ fn a_million_green_threads_park_at_once_on_default_settings() {
 }
 
 #[test]
+#[cfg_attr(
+    any(grove_sanitize = "address", grove_sanitize = "thread"),
+    ignore = "a sanitizer's own mappings do not fit in the mapping budget this test uses up (docs/verification.md)"
+)]
 fn stacks_leave_the_rest_of_the_mappings_to_the_process() {
     if std::env::var_os("GROVE_BUDGET_CHILD").is_some() {
         // Stacks of a non-default size take one mapping each: spawn them

@@ -126,6 +126,10 @@ fn hog_mappings(spare: usize) -> (usize, usize) {
 }
 
 #[test]
+#[cfg_attr(
+    any(grove_sanitize = "address", grove_sanitize = "thread"),
+    ignore = "a sanitizer's own mappings do not fit in the mapping budget this test uses up (docs/verification.md)"
+)]
 fn reaching_the_mapping_limit_is_a_clear_error_not_a_crash() {
     if std::env::var_os("GROVE_MAPLIMIT_CHILD").is_some() {
         let rt = Runtime::builder().workers(2).build().unwrap();
@@ -188,6 +192,10 @@ fn reaching_the_mapping_limit_is_a_clear_error_not_a_crash() {
 }
 
 #[test]
+#[cfg_attr(
+    grove_sanitize = "thread",
+    ignore = "ThreadSanitizer maps a shadow stack for every green thread: this many are past the mapping limit (docs/verification.md)"
+)]
 fn unguarded_stacks_hold_more_green_threads_than_the_guarded_limit() {
     const N: usize = 50_000;
     let rt = Runtime::builder()
@@ -244,6 +252,10 @@ fn big_frame<const N: usize>(fill: u8) -> u8 {
 }
 
 #[test]
+#[cfg_attr(
+    grove_sanitize = "address",
+    ignore = "AddressSanitizer moves locals to fake frames and pads frames: depth by address means nothing (docs/verification.md)"
+)]
 fn an_unguarded_stack_can_be_used_to_its_last_pages_without_a_report() {
     if std::env::var_os("GROVE_CANARY_FULL_CHILD").is_some() {
         let rt = Runtime::builder()

@@ -142,6 +142,7 @@ mod ready;
 mod reason;
 mod report;
 mod runtime;
+mod sanitize;
 mod search;
 mod snapshot;
 mod spawn;

@@ -23,6 +23,7 @@ use crate::hub::Hub;
 use crate::metrics::Counters;
 use crate::overflow;
 use crate::park::Commit;
+use crate::sanitize;
 use crate::task::Task;
 
 /// The green thread blocked; the hub commits its park.
@@ -85,6 +86,7 @@ impl Hub {
                     // SAFETY: the stack outlives the context: it is freed only
                     // after the green thread's final switch (DONE).
                     exec.context = Some(unsafe { Context::new(&stack.as_context_stack(), entry) });
+                    exec.fiber = Some(sanitize::Fiber::new(&stack));
                     exec.stack = Some(stack);
                 }
                 Err(e) => {
@@ -110,10 +112,21 @@ impl Hub {
         Counters::bump(&counters.run, 1);
         // For the watcher and snapshots (`watch.rs`): one plain store.
         counters.running.store(task.id, Ordering::Relaxed);
+        // No call may stand between the checkers' switch and the real one
+        // (ThreadSanitizer would count a call's entry and its return on two
+        // different stacks): `to_green` is inlined, not passed to `map`.
+        #[allow(clippy::manual_map)]
+        let side = match &exec.fiber {
+            Some(fiber) => Some(sanitize::to_green(fiber)),
+            None => None,
+        };
         // SAFETY: `ctx` is the task's suspended context (or its fresh entry),
         // owned by this hub; the task's stack is alive; the data word is a
         // pointer to the task, which `task` keeps alive until we return.
         let t: Transfer = unsafe { ctx.resume(Arc::as_ptr(&task) as usize) };
+        if let Some(side) = side {
+            sanitize::back_in_hub(side);
+        }
         overflow::clear_running();
         self.current.set(ptr::null());
 
@@ -127,6 +140,9 @@ impl Hub {
         }
         match t.data {
             DONE => {
+                if let Some(fiber) = exec.fiber.take() {
+                    fiber.end();
+                }
                 if let Some(stack) = exec.stack.take() {
                     self.pool.borrow_mut().give(&self.shared.stacks, stack);
                     Counters::bump(&self.counters().stacks_given, 1);
@@ -157,8 +173,10 @@ pub(crate) fn switch_out(action: usize) {
         .hub_ctx
         .take()
         .expect("grove: no hub context to switch to");
+    let side = sanitize::to_hub();
     // SAFETY: `ctx` is this OS thread's hub loop, suspended in `run_task`.
     let t = unsafe { ctx.resume(action) };
+    sanitize::arrived_in_green(side);
     // Another OS thread if the green thread migrates: look the hub up again.
     let hub = current_hub().expect("grove: resumed outside a hub");
     hub.hub_ctx.set(Some(t.context));
@@ -166,13 +184,31 @@ pub(crate) fn switch_out(action: usize) {
 
 /// Where every green thread starts. Never returns: its last act is `DONE`.
 extern "C" fn entry(t: Transfer) -> ! {
+    sanitize::arrived_in_green(sanitize::GreenSide::first());
     let hub = current_hub().expect("grove: green thread started outside a hub");
     hub.hub_ctx.set(Some(t.context));
     // SAFETY: the hub passed a pointer to the task and holds an Arc of it
     // until it has handled our final switch.
     let task: &Task = unsafe { &*(t.data as *const Task) };
     run_main(task);
-    switch_out(DONE);
+    switch_out_last();
+}
+
+/// Green thread: the last switch to the hub, with `DONE`. Never returns.
+///
+/// Apart from `switch_out` so that nothing here lives at an address taken
+/// (see `sanitize::to_hub_last`).
+#[inline(never)]
+fn switch_out_last() -> ! {
+    let hub = current_hub().expect("grove: switch_out outside a hub");
+    let ctx = hub
+        .hub_ctx
+        .take()
+        .expect("grove: no hub context to switch to");
+    sanitize::to_hub_last();
+    // SAFETY: `ctx` is this OS thread's hub loop, suspended in `run_task`;
+    // it drops this stack's context without resuming it.
+    unsafe { ctx.resume(DONE) };
     unreachable!("grove: a finished green thread was resumed");
 }
 

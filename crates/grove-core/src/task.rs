@@ -52,6 +52,7 @@ use context::Context;
 use crate::park::{Notify, ParkState};
 use crate::reason::WaitRecord;
 use crate::runtime::Shared;
+use crate::sanitize::Fiber;
 use crate::stack::Stack;
 use crate::timeout::Active;
 
@@ -74,6 +75,8 @@ pub(crate) fn next_id() -> u64 {
 pub(crate) struct Exec {
     pub(crate) context: Option<Context>,
     pub(crate) stack: Option<Stack>,
+    /// What memory and thread checkers know of it (`sanitize.rs`).
+    pub(crate) fiber: Option<Fiber>,
     pub(crate) main: Option<Main>,
 }
 
@@ -167,6 +170,7 @@ impl Task {
             exec: UnsafeCell::new(Exec {
                 context: None,
                 stack: None,
+                fiber: None,
                 main: Some(main),
             }),
             locals: UnsafeCell::new(Vec::new()),

@@ -152,7 +152,10 @@ unsafe impl Send for Stack {}
 
 impl Stack {
     /// The lowest usable address.
-    #[cfg(all(test, not(loom)))]
+    #[cfg_attr(
+        not(any(test, grove_sanitize = "address", grove_sanitize = "valgrind")),
+        allow(dead_code)
+    )]
     pub fn bottom(&self) -> *mut u8 {
         self.bottom
     }
