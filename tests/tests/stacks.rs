@@ -145,17 +145,20 @@ fn reaching_the_mapping_limit_is_a_clear_error_not_a_crash() {
                 .unwrap();
             gs.push(g);
         }
+        // Wait until each has either parked (it got a stack) or finished
+        // (it was refused one). Parks are read before the finished ones, so
+        // that a green thread that parks in between is never missed.
         let t = Instant::now();
         let mut failed = Vec::new();
         while t.elapsed() < Duration::from_secs(20) {
+            let parked: u64 = rt.metrics().iter().map(|m| m.parked).sum();
             failed = gs
                 .iter()
                 .enumerate()
                 .filter(|(_, g)| g.is_ready())
                 .map(|(i, _)| i)
                 .collect();
-            let started: u64 = rt.metrics().iter().map(|m| m.started).sum();
-            if started as usize > gs.len() {
+            if parked as usize + failed.len() >= gs.len() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
