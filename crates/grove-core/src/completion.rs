@@ -234,3 +234,78 @@ impl<T, W: Unpark> Completion<T, W> {
         self.outcome.with_mut(|p| unsafe { (*p).take() })
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+
+    /// A waiter that counts how often it was woken.
+    struct Counted(Arc<AtomicUsize>);
+
+    impl Unpark for Counted {
+        fn unpark(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> Arc<AtomicUsize> {
+        Arc::new(AtomicUsize::new(0))
+    }
+
+    /// A link that adds `n` to `ran` when it runs.
+    fn adds(ran: &Arc<AtomicUsize>, n: usize) -> Link<u32> {
+        let ran = ran.clone();
+        Box::new(move |_| {
+            ran.fetch_add(n, Ordering::SeqCst);
+        })
+    }
+
+    #[test]
+    fn each_link_has_its_own_id_and_unlink_removes_only_that_one() {
+        let c: Completion<u32, Counted> = Completion::new();
+        let ran = counter();
+        let first = c.link(adds(&ran, 1)).expect("queued");
+        let second = c.link(adds(&ran, 10)).expect("queued");
+        assert_ne!(first, second);
+        assert!(c.unlink(first));
+        assert!(!c.unlink(first), "a link is removed once");
+        c.complete(5);
+        assert_eq!(ran.load(Ordering::SeqCst), 10, "only the second ran");
+        assert!(!c.unlink(second), "it ran: nothing left to remove");
+        // Linked after the end: runs now, no id.
+        assert_eq!(c.link(adds(&ran, 100)), None);
+        assert_eq!(ran.load(Ordering::SeqCst), 110);
+    }
+
+    #[test]
+    fn a_removed_waiter_is_not_woken_and_the_others_are() {
+        let c: Completion<u32, Counted> = Completion::new();
+        let (gone, stays) = (counter(), counter());
+        let ticket = c.add_waiter(Counted(gone.clone())).expect("not finished");
+        c.remove_waiter(ticket);
+        c.add_waiter(Counted(stays.clone())).expect("not finished");
+        c.complete(1);
+        assert_eq!(gone.load(Ordering::SeqCst), 0);
+        assert_eq!(stays.load(Ordering::SeqCst), 1);
+        assert!(
+            c.add_waiter(Counted(counter())).is_none(),
+            "already finished"
+        );
+    }
+
+    #[test]
+    fn the_outcome_is_seen_only_once_finished() {
+        let c: Completion<u32, Counted> = Completion::new();
+        assert!(!c.is_finished());
+        assert_eq!(c.inspect(|v| *v), None);
+        assert_eq!(c.get(), None);
+        c.complete(7);
+        assert!(c.is_finished());
+        assert_eq!(c.inspect(|v| *v + 1), Some(8));
+        assert_eq!(c.get(), Some(&7));
+        // SAFETY: this test holds the only reference.
+        assert_eq!(unsafe { c.take() }, Some(7));
+    }
+}

@@ -123,3 +123,36 @@ impl<T> Inbox<T> {
         self.sleeping.store(false, Ordering::Relaxed);
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drain_moves_everything_in_order_and_counts_it() {
+        let inbox = Inbox::new();
+        assert!(inbox.is_empty());
+        assert_eq!(inbox.len(), 0);
+        for i in 1..=3 {
+            assert!(!inbox.push(i), "an awake hub needs no unpark");
+        }
+        assert!(!inbox.is_empty());
+        assert_eq!(inbox.len(), 3);
+        assert!(format!("{inbox:?}").starts_with("Inbox"));
+        let mut into = VecDeque::from([0]);
+        assert_eq!(inbox.drain_into(&mut into), 3);
+        assert_eq!(into, [0, 1, 2, 3]);
+        assert!(inbox.is_empty());
+        assert_eq!(inbox.drain_into(&mut into), 0);
+    }
+
+    #[test]
+    fn a_push_to_a_sleeping_hub_asks_for_an_unpark() {
+        let inbox = Inbox::new();
+        assert!(inbox.begin_sleep(), "empty: the hub may park");
+        assert!(inbox.push(1), "asleep: the pusher must unpark it");
+        assert!(!inbox.begin_sleep(), "not empty: the hub must not park");
+        inbox.end_sleep();
+        assert!(!inbox.push(2), "awake again");
+    }
+}
