@@ -203,3 +203,83 @@ impl<T: Member> Registry<T> {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    struct M {
+        id: u64,
+        slot: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Member for M {
+        fn id(&self) -> u64 {
+            self.id
+        }
+        fn slot(&self) -> &std::sync::atomic::AtomicUsize {
+            &self.slot
+        }
+    }
+
+    fn member(id: u64) -> Arc<M> {
+        Arc::new(M {
+            id,
+            slot: std::sync::atomic::AtomicUsize::new(usize::MAX),
+        })
+    }
+
+    fn ids(v: Vec<Arc<M>>) -> Vec<u64> {
+        let mut ids: Vec<u64> = v.iter().map(|m| m.id).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    #[test]
+    fn members_are_found_counted_and_removed_across_shards() {
+        let r = Registry::with_shards(2);
+        let (a, b, c) = (member(0), member(1), member(2));
+        for m in [&a, &b, &c] {
+            r.insert(m).unwrap();
+        }
+        assert_eq!(r.live(), 3);
+        assert_eq!(ids(r.all()), [0, 1, 2]);
+        assert_eq!(r.find(2).map(|m| m.id), Some(2));
+        assert!(r.find(4).is_none());
+        r.remove(&a);
+        assert_eq!(r.live(), 2);
+        assert!(r.find(0).is_none());
+        r.remove(&a); // a second removal changes nothing
+        assert_eq!(r.live(), 2);
+        // The freed slot is reused, and both members stay findable.
+        let d = member(4);
+        r.insert(&d).unwrap();
+        assert_eq!(d.slot.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert_eq!(r.find(4).map(|m| m.id), Some(4));
+        assert_eq!(r.find(2).map(|m| m.id), Some(2));
+        assert_eq!(ids(r.all()), [1, 2, 4]);
+    }
+
+    #[test]
+    fn close_refuses_inserts_and_drains_when_the_last_leaves() {
+        let r = Registry::with_shards(2);
+        let (a, b) = (member(0), member(1));
+        r.insert(&a).unwrap();
+        r.insert(&b).unwrap();
+        assert_eq!(ids(r.close()), [0, 1]);
+        assert!(matches!(r.insert(&member(2)), Err(SpawnError::ShutDown)));
+        let soon = Instant::now() + Duration::from_millis(20);
+        assert!(!r.wait_drained(Some(soon)), "two are still live");
+        r.remove(&a);
+        assert!(!r.wait_drained(Some(Instant::now())), "one is still live");
+        let r = Arc::new(r);
+        let waiter = {
+            let r = r.clone();
+            std::thread::spawn(move || r.wait_drained(None))
+        };
+        r.remove(&b);
+        assert!(waiter.join().unwrap(), "the last exit wakes the waiter");
+        assert_eq!(r.live(), 0);
+    }
+}
