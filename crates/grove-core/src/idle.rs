@@ -154,6 +154,59 @@ impl Idle {
     }
 }
 
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_half_the_hubs_search_and_the_last_searcher_is_told() {
+        let idle = Idle::new(4);
+        assert!(idle.start_searching());
+        assert!(idle.start_searching());
+        assert!(!idle.start_searching(), "two of four search already");
+        assert!(!idle.stop_searching(), "another still searches");
+        assert!(idle.stop_searching(), "the last searcher");
+        // One hub: one searcher may still look.
+        let one = Idle::new(1);
+        assert!(one.start_searching());
+        assert!(!one.start_searching());
+    }
+
+    #[test]
+    fn notify_wakes_one_sleeper_only_when_nobody_searches() {
+        let idle = Idle::new(3);
+        assert_eq!(idle.notify(), None, "everyone is awake");
+        assert!(idle.go_to_sleep(2, false), "a sleeper always re-checks");
+        assert!(idle.start_searching());
+        assert_eq!(idle.notify(), None, "a searcher will find the work");
+        assert!(idle.go_to_sleep(1, true));
+        assert_eq!(idle.notify(), Some(1), "the last to sleep goes first");
+        assert_eq!(idle.notify(), None, "the woken hub searches now");
+        assert!(idle.woken(1), "woken by notify: it searches");
+        assert!(idle.stop_searching());
+        assert_eq!(idle.notify(), Some(2));
+        assert!(idle.woken(2));
+        assert!(idle.stop_searching());
+        assert_eq!(idle.notify(), None, "nobody sleeps");
+    }
+
+    #[test]
+    fn a_hub_that_wakes_by_itself_takes_itself_off_the_sleepers() {
+        let idle = Idle::new(2);
+        assert!(idle.go_to_sleep(0, false));
+        assert!(!idle.woken(0), "a timer, not a notify: not searching");
+        assert_eq!(idle.notify(), None, "both are awake again");
+        assert!(idle.go_to_sleep(1, false));
+        assert_eq!(idle.notify(), Some(1));
+    }
+
+    #[test]
+    #[should_panic(expected = "hub count out of range")]
+    fn no_hubs_is_refused() {
+        let _ = Idle::new(0);
+    }
+}
+
 /// The hub's side of the protocol: its last look and its sleep.
 mod hub_side {
     use std::sync::atomic::Ordering;
