@@ -607,4 +607,50 @@ mod tests {
         assert_eq!(s.resumed(false), Wake::TimedOut);
         assert!(!s.is_waiting_in(g));
     }
+
+    #[test]
+    fn a_pending_kill_is_taken_once() {
+        let s = ParkState::new();
+        assert!(!s.take_kill(), "nothing pending");
+        assert_eq!(s.kill(), Notify::Nothing, "running: the kill waits");
+        assert!(s.kill_pending());
+        assert!(s.take_kill());
+        assert!(!s.kill_pending());
+        assert!(!s.take_kill(), "taken already");
+        // A token left meanwhile is not a kill, and stays.
+        s.kill();
+        s.unpark();
+        assert!(s.take_kill());
+        assert_eq!(
+            s.begin(Mode::Park, How::Switch),
+            Begin::Ready(Wake::Unparked)
+        );
+    }
+
+    #[test]
+    fn unshield_ends_only_a_committed_shielded_park() {
+        let s = ParkState::new();
+        assert_eq!(s.unshield(), Notify::Nothing, "not parked");
+        parking_shielded(&s); // leaves a kill pending
+        assert_eq!(s.unshield(), Notify::Nothing, "still parking");
+        assert_eq!(s.commit(), Commit::Parked);
+        assert_eq!(s.unshield(), Notify::Schedule);
+        assert_eq!(s.resumed(true), Wake::Unparked);
+        assert!(s.kill_pending(), "the kill stays pending");
+        assert!(s.take_kill());
+
+        // A plain park is not unshielded.
+        parking(&s, Mode::Park);
+        assert_eq!(s.commit(), Commit::Parked);
+        assert_eq!(s.unshield(), Notify::Nothing);
+        assert_eq!(s.unpark(), Notify::Schedule);
+        assert_eq!(s.resumed(false), Wake::Unparked);
+
+        // Nor is a park in place, shielded as it is.
+        assert!(matches!(
+            s.begin(Mode::Park, How::InPlace),
+            Begin::Parking(_)
+        ));
+        assert_eq!(s.unshield(), Notify::Nothing);
+    }
 }
