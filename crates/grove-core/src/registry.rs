@@ -274,10 +274,13 @@ mod tests {
         r.remove(&a);
         assert!(!r.wait_drained(Some(Instant::now())), "one is still live");
         let r = Arc::new(r);
+        // One waiter (shutdown's), with time left: woken by the last exit.
         let waiter = {
             let r = r.clone();
-            std::thread::spawn(move || r.wait_drained(None))
+            let deadline = Instant::now() + Duration::from_secs(60);
+            std::thread::spawn(move || r.wait_drained(Some(deadline)))
         };
+        std::thread::sleep(Duration::from_millis(20));
         r.remove(&b);
         assert!(waiter.join().unwrap(), "the last exit wakes the waiter");
         assert_eq!(r.live(), 0);
