@@ -653,4 +653,51 @@ mod tests {
         ));
         assert_eq!(s.unshield(), Notify::Nothing);
     }
+
+    #[test]
+    fn a_token_or_a_kill_from_before_a_park_outlives_a_park_that_ignores_it() {
+        // A token left while running survives a sleep (which ignores it).
+        let s = ParkState::new();
+        assert_eq!(s.unpark(), Notify::Nothing);
+        let g = parking(&s, Mode::Sleep);
+        assert_eq!(s.commit(), Commit::Parked);
+        assert_eq!(s.timeout(g), Notify::Schedule);
+        assert_eq!(s.resumed(false), Wake::TimedOut);
+        assert_eq!(
+            s.begin(Mode::Park, How::Switch),
+            Begin::Ready(Wake::Unparked)
+        );
+        // A kill pending before a shielded park stays pending through it.
+        s.kill();
+        assert!(matches!(
+            s.begin(Mode::Park, How::Shielded),
+            Begin::Parking(_)
+        ));
+        assert_eq!(s.commit(), Commit::Parked);
+        assert_eq!(s.unpark(), Notify::Schedule);
+        assert_eq!(s.resumed(true), Wake::Unparked);
+        assert!(s.take_kill(), "still pending after the shielded park");
+    }
+
+    #[test]
+    fn every_way_out_of_a_park_keeps_the_generation_growing() {
+        let s = ParkState::new();
+        // Ended by a token during the switch.
+        let g1 = parking(&s, Mode::Park);
+        assert_eq!(s.unpark(), Notify::Nothing);
+        assert_eq!(s.commit(), Commit::Resume);
+        assert_eq!(s.resumed(false), Wake::Unparked);
+        // Ended by a kill while parked.
+        let g2 = parking(&s, Mode::Park);
+        assert_eq!(s.commit(), Commit::Parked);
+        assert_eq!(s.kill(), Notify::Schedule);
+        assert_eq!(s.resumed(false), Wake::Killed);
+        let g3 = parking(&s, Mode::Park);
+        assert!(g1 < g2 && g2 < g3, "generations {g1}, {g2}, {g3}");
+        assert_eq!(s.commit(), Commit::Parked);
+        // Timers of the earlier parks find nothing to end.
+        assert_eq!(s.timeout(g1), Notify::Nothing);
+        assert_eq!(s.timeout(g2), Notify::Nothing);
+        assert_eq!(s.timeout(g3), Notify::Schedule);
+    }
 }
