@@ -170,18 +170,18 @@ fn unpark_does_not_end_a_sleep_but_keeps_its_token() {
 fn two_green_threads_that_yield_alternate() {
     let rt = rt2();
     let log = Arc::new(Mutex::new(Vec::new()));
-    let both = Arc::new(std::sync::Barrier::new(2));
+    // Both are on hub 1 before either logs: 'a' yields until 'b' is spawned
+    // (however slow the build, a sanitizer's included).
+    let both = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let spawn = |tag: char| {
         let log = log.clone();
         let both = both.clone();
         Builder::new()
             .hub(1)
             .spawn_on(rt.handle(), move || {
-                // Let both be queued on hub 1 before either logs.
-                if tag == 'a' {
+                while !both.load(std::sync::atomic::Ordering::SeqCst) {
                     grove::yield_now();
                 }
-                let _ = &both;
                 for _ in 0..5 {
                     log.lock().unwrap().push(tag);
                     grove::yield_now();
@@ -191,6 +191,7 @@ fn two_green_threads_that_yield_alternate() {
     };
     let a = spawn('a');
     let b = spawn('b');
+    both.store(true, std::sync::atomic::Ordering::SeqCst);
     a.join().unwrap();
     b.join().unwrap();
     let log = log.lock().unwrap();
