@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shows that each loom model can fail: builds grove-core with one rule broken
 # on purpose (--cfg grove_loom_weaken="…", see grove-core's src/park.rs,
-# src/registry.rs, src/idle.rs, src/inbox.rs, src/completion.rs and grove-sync's src/wait.rs, src/event.rs,
+# src/registry.rs, src/idle.rs, src/inbox.rs, src/handoff.rs, src/completion.rs and grove-sync's src/wait.rs, src/event.rs,
 # src/async_result.rs, src/queue/state.rs) and runs the model that guards
 # that rule, expecting the model to report the bug with the failure that
 # names the property. Exits non-zero if any model passes against its
@@ -25,8 +25,12 @@ cases=(
     "take_kill_keeps | loom_completion | kill_races_completion_killer_wakes | grove-core | killed, and the kill still pending"
     "insert_checks_outside | loom_registry | spawn_races_shutdown_refused_or_seen | grove-core | an insert was neither refused nor seen by shutdown"
     "drain_check_early | loom_registry | last_exits_on_two_shards_wake_shutdown | grove-core | deadlock; threads"
-    "idle_skip_recheck | loom_idle | one_task_wakes_at_most_one_hub | grove-core | deadlock; threads"
-    "inbox_skip_recheck | loom_wake | bound_wake_from_another_hub_and_an_os_thread_reaches_home_once | grove-core | deadlock; threads"
+    "timeout_ignores_gen | loom_park | a_stale_timer_never_ends_a_later_park | grove-core | a stale timer ended a later park"
+    "idle_skip_recheck | loom_handoff | one_task_wakes_at_most_one_hub | grove-core | deadlock; threads"
+    "pending_skips_stealers | loom_handoff | work_queued_on_a_busy_hub_is_stolen_by_a_sleeping_one | grove-core | deadlock; threads"
+    "timer_no_notify | loom_handoff | a_shared_timer_armed_while_a_hub_sleeps_is_fired | grove-core | deadlock; threads"
+    "stop_no_unpark | loom_handoff | stop_ends_every_hub_loop_asleep_or_not | grove-core | deadlock; threads"
+    "inbox_skip_recheck | loom_handoff | bound_wake_from_another_hub_and_an_os_thread_reaches_home_once | grove-core | deadlock; threads"
     "record_skip_recheck | loom_record | a_reader_sees_one_whole_write_or_nothing | grove-core | a read mixed two writes"
     "completion_relaxed | loom_completion | join_races_completion_hands_the_result_over_once | grove-core | Causality violation"
     "links_once | loom_completion | links_added_while_completing_each_run_once | grove-core | a link did not run exactly once"

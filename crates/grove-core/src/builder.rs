@@ -2,24 +2,18 @@
 //! its watcher.
 
 use std::fmt;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_deque::{Injector, Worker};
-
 use crate::driver::{self, Driver, DriverFactory, ThreadParker};
 use crate::error::BuildError;
+use crate::handoff::Handoff;
 use crate::hub::Hub;
-use crate::idle::Idle;
-use crate::inbox::Inbox;
 use crate::metrics::Counters;
 use crate::overflow;
 use crate::registry::Registry;
 use crate::runtime::{Handle, HubShared, Runtime, Shared, MAX_WORKERS};
 use crate::stack::{self, StackSource};
-use crate::task::Task;
-use crate::timer::SharedTimers;
 use crate::watch::{self, HubWatch, Watch, WatchConfig};
 
 /// Configures and starts a [`Runtime`].
@@ -304,18 +298,15 @@ impl RuntimeBuilder {
         let stack_size = stack::validate_size(self.stack_size).map_err(BuildError::StackSize)?;
         overflow::install_handler();
         let drivers = self.driver.or_else(driver::default_drivers);
-        let workers: Vec<Worker<Arc<Task>>> =
-            (0..self.workers).map(|_| Worker::new_fifo()).collect();
-        let hubs = workers
-            .iter()
-            .enumerate()
-            .map(|(i, w)| HubShared {
-                stealer: w.stealer(),
-                inbox: Inbox::new(),
-                driver: match &drivers {
-                    Some(f) => f(i),
-                    None => Box::new(ThreadParker::new()),
-                },
+        let drivers: Vec<Box<dyn Driver>> = (0..self.workers)
+            .map(|i| match &drivers {
+                Some(f) => f(i),
+                None => Box::new(ThreadParker::new()),
+            })
+            .collect();
+        let (handoff, workers) = Handoff::new(drivers);
+        let hubs = (0..self.workers)
+            .map(|_| HubShared {
                 counters: Counters::default(),
                 watch: HubWatch::default(),
             })
@@ -323,14 +314,11 @@ impl RuntimeBuilder {
         let shared = Arc::new(Shared {
             id: crate::task::next_id(),
             hubs,
-            injector: Injector::new(),
-            idle: Idle::new(self.workers),
+            handoff,
             registry: Registry::new(),
             stacks: StackSource::new(self.guard_pages, stack_size, self.max_stacks),
-            timers: SharedTimers::new(),
             spin: self.spin,
             migrate: self.migrate,
-            stopping: AtomicBool::new(false),
             watch: Watch::new(self.watch),
             outside: Default::default(),
         });

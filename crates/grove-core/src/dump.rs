@@ -34,7 +34,7 @@ pub(crate) fn register(shared: &Arc<Shared>) {
 pub fn snapshot_all() -> Vec<Snapshot> {
     let live: Vec<Arc<Shared>> = runtimes().iter().filter_map(Weak::upgrade).collect();
     live.iter()
-        .filter(|s| !s.stopping.load(std::sync::atomic::Ordering::Acquire))
+        .filter(|s| !s.handoff.stopping())
         .map(|s| Snapshot::take(s))
         .collect()
 }

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use context::Context;
-use crossbeam_deque::Worker;
 
+use crate::deque::Worker;
 use crate::error::panic_text;
 use crate::metrics::Counters;
 use crate::overflow;
@@ -48,7 +48,7 @@ pub(crate) struct Hub {
     pub(crate) index: usize,
     pub(crate) shared: Arc<Shared>,
     pub(crate) queues: Queues,
-    pub(crate) timers: RefCell<Timers>,
+    pub(crate) timers: RefCell<Timers<Arc<Task>>>,
     pub(crate) pool: RefCell<StackPool>,
     pub(crate) hub_ctx: Cell<Option<Context>>,
     pub(crate) current: Cell<*const Task>,
@@ -88,11 +88,12 @@ impl Hub {
             .watch
             .tid
             .store(os_thread_id(), Ordering::Relaxed);
-        hub.contain("attach", || hub.shared.hubs[index].driver.attach());
+        let driver = &hub.shared.handoff.ports[index].driver;
+        hub.contain("attach", || driver.attach());
         // A panic on the hub's own stack (a user driver, a bug) must not end
         // the hub silently: report it and go on with the loop.
         while !hub.contain("loop", || hub.run_loop()) {}
-        hub.contain("detach", || hub.shared.hubs[index].driver.detach());
+        hub.contain("detach", || driver.detach());
         crate::switch::leave();
         hub.timers.borrow_mut().clear();
         hub.pool.borrow_mut().drain(&hub.shared.stacks);
@@ -127,13 +128,15 @@ impl Hub {
 
     fn run_loop(&self) {
         let shared = &self.shared;
-        while !shared.stopping.load(Ordering::Acquire) {
+        while !shared.handoff.stopping() {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
             self.fire_timers();
             self.unshield_all();
             if tick % FAIR_TICK == 0 {
-                shared.hubs[self.index].driver.park(Some(Duration::ZERO));
+                shared.handoff.ports[self.index]
+                    .driver
+                    .park(Some(Duration::ZERO));
             }
             match self.next_task(tick).or_else(|| self.search()) {
                 Some(task) => {
@@ -149,7 +152,7 @@ impl Hub {
     /// ones (when no other hub is firing them).
     fn fire_timers(&self) {
         let own = !self.timers.borrow().is_empty();
-        let shared_due = self.shared.timers.due_hint();
+        let shared_due = self.shared.handoff.timers.due_hint();
         if !own && shared_due.is_none() {
             return;
         }
@@ -161,7 +164,7 @@ impl Hub {
             self.mirror_timers(timers.len());
         }
         if shared_due.is_some_and(|d| d <= now) {
-            self.shared.timers.fire_due(now, &mut due);
+            self.shared.handoff.timers.fire_due(now, &mut due);
         }
         for (task, gen) in due {
             let n = task.state.timeout(gen);

@@ -1,8 +1,8 @@
 //! The idle protocol: which hubs search for work, which sleep, and who wakes
 //! whom, without lost wakeups and without waking every hub for one task.
-//! Both sides live here: the shared counts ([`Idle`]), a producer's
-//! `Shared::notify`, and a hub's last look and sleep (`Hub::sleep`,
-//! `Hub::work_pending`).
+//! The shared counts live here ([`Idle`]); the steps that use them, a
+//! producer's notify and a hub's last look and sleep, are `handoff.rs`'s
+//! (`Handoff::notify`, `Handoff::sleep`, `Handoff::work_pending`).
 //!
 //! # State
 //!
@@ -207,66 +207,32 @@ mod tests {
     }
 }
 
-/// The hub's side of the protocol: its last look and its sleep.
+/// The hub's side of the protocol: its sleep (`handoff.rs` holds the steps
+/// other threads can see).
 mod hub_side {
     use std::sync::atomic::Ordering;
-    use std::time::{Duration, Instant};
 
     use crate::hub::Hub;
-    use crate::runtime::Shared;
 
     impl Hub {
-        /// Whether another hub could take work now: the injector or any
-        /// stealable queue is non-empty. Must cover every queue that
-        /// [`Hub::next_task`] and `search` take unbound work from.
-        fn work_pending(&self) -> bool {
-            let shared = &self.shared;
-            !shared.injector.is_empty() || shared.hubs.iter().any(|h| !h.stealer.is_empty())
-        }
-
         /// Nothing to do: sleep in the driver until woken or the next timer.
         pub(crate) fn sleep(&self) {
             let shared = &self.shared;
-            let me = &shared.hubs[self.index];
             // Nothing runs here now (`watch.rs`): the last switch-in's id goes.
-            me.counters.running.store(0, Ordering::Relaxed);
+            shared.hubs[self.index]
+                .counters
+                .running
+                .store(0, Ordering::Relaxed);
             // Give back the pages deep calls left in pooled stacks (pool.rs).
             self.pool.borrow_mut().trim_idle();
             let was_searching = self.searching.replace(false);
-            // Every sleeper re-checks the queues after listing itself (idle.rs).
-            if shared.idle.go_to_sleep(self.index, was_searching) && self.work_pending() {
-                shared.notify();
-            }
-            // Read after go_to_sleep's fence: a shared timer armed since is
-            // either seen here or its armer's notify wakes a sleeper (runtime.rs).
-            let deadline = earliest(
-                self.timers.borrow().next_deadline(),
-                shared.timers.due_hint(),
-            );
-            if me.inbox.begin_sleep() && !shared.stopping.load(Ordering::SeqCst) {
-                let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-                if timeout != Some(Duration::ZERO) {
-                    self.contain("driver park", || me.driver.park(timeout));
-                }
-            }
-            me.inbox.end_sleep();
-            self.searching.set(shared.idle.woken(self.index));
-        }
-    }
-
-    impl Shared {
-        /// Work became stealable: wake one sleeping hub if none is searching.
-        pub(crate) fn notify(&self) {
-            if let Some(i) = self.idle.notify() {
-                self.hubs[i].driver.unpark();
-            }
-        }
-    }
-
-    fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-        match (a, b) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+            let own = self.timers.borrow().next_deadline();
+            let driver = &shared.handoff.ports[self.index].driver;
+            let park = |timeout| {
+                self.contain("driver park", || driver.park(timeout));
+            };
+            let searching = shared.handoff.sleep(self.index, was_searching, own, park);
+            self.searching.set(searching);
         }
     }
 }

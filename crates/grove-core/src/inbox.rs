@@ -4,7 +4,7 @@
 //!
 //! # State
 //!
-//! * `queue`: a `crossbeam_deque::Injector` (a lock-free FIFO). Pushed by any
+//! * `queue`: a `crossbeam_deque::Injector` (a lock-free FIFO; `deque.rs`). Pushed by any
 //!   thread, drained only by the owning hub (everything waiting at once).
 //! * `sleeping`: whether the owning hub is in (or about to enter) its
 //!   driver's `park`.
@@ -26,19 +26,19 @@
 //! the waker sees `sleeping` and unparks the driver, whose token outlives a
 //! park that has not started yet. A waker that reads `sleeping` as false
 //! while the hub is awake leaves the item for the hub's next look at its
-//! queues. The loom model `loom_wake.rs` checks this on this very code (the
-//! queue's own atomics are crossbeam's, which loom does not instrument: to
-//! the model a push is one step, and what it explores is the handshake),
-//! together with the park word (`park.rs`), so that a started green thread
-//! woken from another hub and from an OS thread at once reaches its hub
-//! exactly once; a build with `--cfg grove_loom_weaken="inbox_skip_recheck"`
+//! queues. The loom model `bound_wake_from_another_hub_and_an_os_thread_reaches_home_once`
+//! (`tests/loom_handoff.rs`) checks this on this very code, together with
+//! the park word (`park.rs`) and the hub's sleep (`handoff.rs`), so that a
+//! started green thread woken from another hub and from an OS thread at once
+//! reaches its hub exactly once (the queue is the loom build of `deque.rs`:
+//! one locked step per push or take); a build with
+//! `--cfg grove_loom_weaken="inbox_skip_recheck"`
 //! lets the hub park without looking at the queue after it set `sleeping`,
 //! and the model finds the lost wakeup.
 
 use std::collections::VecDeque;
 
-use crossbeam_deque::{Injector, Steal};
-
+use crate::deque::{Injector, Steal};
 use crate::sync::{fence, AtomicBool, Ordering};
 
 const RECHECK: bool = !cfg!(grove_loom_weaken = "inbox_skip_recheck");

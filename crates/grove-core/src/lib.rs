@@ -151,7 +151,6 @@ mod switch;
 mod task;
 mod thread;
 mod timeout;
-mod timer;
 mod trace;
 mod wake;
 mod watch;
@@ -161,6 +160,10 @@ pub mod wait;
 
 #[cfg(not(loom))]
 mod completion;
+#[cfg(not(loom))]
+mod deque;
+#[cfg(not(loom))]
+mod handoff;
 #[cfg(not(loom))]
 mod idle;
 #[cfg(not(loom))]
@@ -173,11 +176,19 @@ mod record;
 mod registry;
 #[cfg(not(loom))]
 mod sync;
+#[cfg(not(loom))]
+mod timer;
 
 /// The concurrent protocols, exposed to the loom models (`--cfg loom` only).
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod completion;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod deque;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod handoff;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod idle;
@@ -196,6 +207,9 @@ pub mod registry;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod sync;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod timer;
 
 pub use deadlock::{Cycle, DeadlockReport};
 pub use driver::{set_default_drivers, Driver, DriverFactory, ThreadParker};

@@ -96,7 +96,8 @@
 //! longer published); `unpark_blind`, `kill_blind` and `timeout_blind` replace
 //! that method's CAS with a load and a store (two parties can both win);
 //! `take_kill_keeps` makes [`take_kill`](ParkState::take_kill) report a kill
-//! without clearing it (a kill delivered twice).
+//! without clearing it (a kill delivered twice); `timeout_ignores_gen`
+//! lets a timer end whatever park is current, not only the one that armed it.
 //! `scripts/loom-weakened.sh` runs each model against its weakened build and
 //! expects loom to report the bug. Normal builds compile the strong path only.
 //!
@@ -139,6 +140,7 @@ const UNPARK_BLIND: bool = cfg!(grove_loom_weaken = "unpark_blind");
 const KILL_BLIND: bool = cfg!(grove_loom_weaken = "kill_blind");
 const TIMEOUT_BLIND: bool = cfg!(grove_loom_weaken = "timeout_blind");
 const TAKE_KILL_KEEPS: bool = cfg!(grove_loom_weaken = "take_kill_keeps");
+const TIMEOUT_IGNORES_GEN: bool = cfg!(grove_loom_weaken = "timeout_ignores_gen");
 
 /// The generation of one park, carried by the timer that park armed.
 pub type Gen = usize;
@@ -313,7 +315,7 @@ impl ParkState {
     pub fn timeout(&self, gen: Gen) -> Notify {
         let mut cur = self.word.load(Ordering::Acquire);
         loop {
-            if cur >> GEN_SHIFT != gen & (usize::MAX >> GEN_SHIFT) {
+            if cur >> GEN_SHIFT != gen & (usize::MAX >> GEN_SHIFT) && !TIMEOUT_IGNORES_GEN {
                 return Notify::Nothing;
             }
             let (new, result) = match cur & PHASE {

@@ -26,9 +26,9 @@
 //! 3. The `bound` and `local` queues, alternating which goes first (after a
 //!    yield, the one the yielder did not go to).
 //! 4. The inbox and the injector, alternating which goes first.
-//! 5. Searching (`search.rs`), then sleeping ([`Hub::sleep`]).
+//! 5. Searching (`search.rs`), then sleeping (`Hub::sleep`, `handoff.rs`).
 //!
-//! [`Hub::work_pending`] must see every queue that another hub could take
+//! `Handoff::work_pending` (`handoff.rs`) must see every queue that another hub could take
 //! work from (the injector and every stealable queue): it is the sleeping
 //! hub's last look, and a queue it misses is a lost wakeup. The inbox has its
 //! own handshake (`inbox.rs`).
@@ -37,10 +37,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crossbeam_deque::Worker;
-
+use crate::deque::Worker;
 use crate::hub::{Hub, FAIR_TICK, RUNNEXT_MAX};
-use crate::search::steal_one;
 use crate::task::Task;
 
 /// A hub's run queues (see the module docs).
@@ -92,17 +90,9 @@ impl Hub {
     /// The inbox (everything in it moves to `bound`) and the injector (a
     /// batch moves to `local`), `injector_first` or not.
     pub(crate) fn pop_remote(&self, injector_first: bool) -> Option<Arc<Task>> {
-        let inbox = || {
-            let mut bound = self.queues.bound.borrow_mut();
-            self.shared.hubs[self.index].inbox.drain_into(&mut bound);
-            bound.pop_front()
-        };
-        let injector =
-            || steal_one(|| self.shared.injector.steal_batch_and_pop(&self.queues.local));
-        if injector_first {
-            injector().or_else(inbox)
-        } else {
-            inbox().or_else(injector)
-        }
+        let mut bound = self.queues.bound.borrow_mut();
+        let local = &self.queues.local;
+        let handoff = &self.shared.handoff;
+        handoff.take_remote(self.index, local, &mut bound, injector_first)
     }
 }

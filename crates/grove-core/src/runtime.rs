@@ -1,20 +1,15 @@
 //! The runtime: its hubs, the state they share, building and shutting down.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_deque::{Injector, Stealer};
-
 pub use crate::builder::RuntimeBuilder;
-use crate::driver::Driver;
 use crate::error::BuildError;
 use crate::greenlet::Greenlet;
+use crate::handoff::Handoff;
 use crate::hub;
-use crate::idle::Idle;
-use crate::inbox::Inbox;
 use crate::metrics::{Counters, HubMetrics};
 use crate::park::Gen;
 use crate::registry::Registry;
@@ -23,7 +18,6 @@ use crate::spawn::Builder;
 use crate::stack::StackSource;
 use crate::task::Task;
 use crate::thread::Outside;
-use crate::timer::SharedTimers;
 use crate::watch::{HubWatch, Watch};
 
 /// The most hubs one runtime may have.
@@ -35,11 +29,8 @@ use crate::watch::{HubWatch, Watch};
 pub const MAX_WORKERS: usize = 1024;
 
 /// What every hub of a runtime can see of one hub.
+/// (Its queues, inbox and driver are its [`Port`](crate::handoff::Port).)
 pub(crate) struct HubShared {
-    pub(crate) stealer: Stealer<Arc<Task>>,
-    /// Green threads bound to this hub, woken from elsewhere (`inbox.rs`).
-    pub(crate) inbox: Inbox<Arc<Task>>,
-    pub(crate) driver: Box<dyn Driver>,
     pub(crate) counters: Counters,
     /// What the watcher and snapshots read of it (`watch.rs`).
     pub(crate) watch: HubWatch,
@@ -50,17 +41,14 @@ pub(crate) struct Shared {
     /// Unique among runtimes, for the whole process.
     pub(crate) id: u64,
     pub(crate) hubs: Box<[HubShared]>,
-    pub(crate) injector: Injector<Arc<Task>>,
-    pub(crate) idle: Idle,
+    /// The queues, inboxes, drivers and idle state every thread reaches
+    /// (`handoff.rs`).
+    pub(crate) handoff: Handoff<Arc<Task>>,
     pub(crate) registry: Registry<crate::task::Task>,
     pub(crate) stacks: StackSource,
-    /// Timers of parks that any hub may end: `spawn_later` green threads
-    /// not started yet, and migrating green threads.
-    pub(crate) timers: SharedTimers,
     pub(crate) spin: Duration,
     /// Green threads spawned here migrate unless spawned `pinned`.
     pub(crate) migrate: bool,
-    pub(crate) stopping: AtomicBool,
     /// The watcher's settings and its last deadlock report (`watch.rs`).
     pub(crate) watch: Watch,
     /// OS threads outside the runtime that act on it (`thread.rs`).
@@ -68,14 +56,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Arms a timer any hub may fire. If it is now the earliest, wakes a
-    /// sleeping hub (unless one searches), so that no hub sleeps past it:
-    /// the timer's store and `notify`'s fence pair with `Hub::sleep`'s
-    /// `go_to_sleep` fence and its read of the earliest deadline.
+    /// Arms a timer any hub may fire (`Handoff::add_timer`).
     pub(crate) fn add_shared_timer(&self, deadline: Instant, task: Arc<Task>, gen: Gen) {
-        if self.timers.insert(deadline, task, gen) {
-            self.notify();
-        }
+        self.handoff.add_timer(deadline, task, gen);
     }
 }
 
@@ -430,11 +413,8 @@ impl Runtime {
             crate::wake::wake(task, n);
         }
         let drained = shared.registry.wait_drained(deadline);
-        shared.stopping.store(true, Ordering::SeqCst);
+        shared.handoff.stop();
         shared.watch.wake();
-        for hub in shared.hubs.iter() {
-            hub.driver.unpark();
-        }
         let threads = std::mem::take(&mut self.threads);
         if drained {
             for t in threads {

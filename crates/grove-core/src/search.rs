@@ -14,11 +14,8 @@
 //! for its first [`YIELD_AFTER`], then with `sched_yield`, an active spin and
 //! then a passive one, as Go's runtime locks do.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use crossbeam_deque::Steal;
 
 use crate::hub::Hub;
 use crate::metrics::Counters;
@@ -61,23 +58,12 @@ fn spin_pause(spun: Duration) {
     }
 }
 
-/// Retries a steal until it succeeds or finds nothing.
-pub(crate) fn steal_one(mut f: impl FnMut() -> Steal<Arc<Task>>) -> Option<Arc<Task>> {
-    loop {
-        match f() {
-            Steal::Success(t) => return Some(t),
-            Steal::Empty => return None,
-            Steal::Retry => std::hint::spin_loop(),
-        }
-    }
-}
-
 impl Hub {
     /// Looks for work on other hubs for up to the spin time.
     pub(crate) fn search(&self) -> Option<Arc<Task>> {
         let shared = &self.shared;
         if !self.searching.get() {
-            if !shared.idle.start_searching() {
+            if !shared.handoff.idle.start_searching() {
                 return self.watch_inbox();
             }
             self.searching.set(true);
@@ -94,7 +80,7 @@ impl Hub {
                 Look::TimerDue => return None, // the hub loop fires it
                 Look::Nothing => {}
             }
-            if shared.stopping.load(Ordering::Acquire) || spun >= shared.spin {
+            if shared.handoff.stopping() || spun >= shared.spin {
                 return None;
             }
             spin_pause(spun);
@@ -106,7 +92,7 @@ impl Hub {
     /// of a short sleep waiting out the whole spin.
     fn timer_due(&self) -> bool {
         let own = self.timers.borrow().next_deadline();
-        let shared = self.shared.timers.due_hint();
+        let shared = self.shared.handoff.timers.due_hint();
         let now = Instant::now();
         own.is_some_and(|d| d <= now) || shared.is_some_and(|d| d <= now)
     }
@@ -120,7 +106,7 @@ impl Hub {
             return Look::Nothing;
         }
         *next_look = spun + LOOK_EVERY;
-        self.shared.hubs[self.index].driver.poll();
+        self.shared.handoff.ports[self.index].driver.poll();
         match self.next_task(self.tick.get()) {
             Some(t) => Look::Found(t),
             None if self.timer_due() => Look::TimerDue,
@@ -135,7 +121,7 @@ impl Hub {
     /// every hand-off.
     fn watch_inbox(&self) -> Option<Arc<Task>> {
         let shared = &self.shared;
-        let inbox = &shared.hubs[self.index].inbox;
+        let inbox = &shared.handoff.ports[self.index].inbox;
         let start = Instant::now();
         let mut next_look = Duration::ZERO;
         loop {
@@ -152,7 +138,7 @@ impl Hub {
                 Look::TimerDue => return None, // the hub loop fires it
                 Look::Nothing => {}
             }
-            if shared.stopping.load(Ordering::Acquire) || spun >= shared.spin {
+            if shared.handoff.stopping() || spun >= shared.spin {
                 return None;
             }
             spin_pause(spun);
@@ -163,9 +149,9 @@ impl Hub {
     /// searching, and the last searcher wakes another hub, since work tends
     /// to come in bursts and producers held back while it searched.
     pub(crate) fn stop_searching(&self) {
-        if self.searching.replace(false) && self.shared.idle.stop_searching() {
-            self.shared.notify();
-        }
+        self.shared
+            .handoff
+            .found_work(self.searching.replace(false));
     }
 
     fn steal_round(&self) -> Option<Arc<Task>> {
@@ -173,23 +159,13 @@ impl Hub {
         if let Some(t) = self.pop_remote(tick % 2 == 0) {
             return Some(t);
         }
-        let hubs = &self.shared.hubs;
-        let n = hubs.len();
-        let start = (self.next_random() % n as u64) as usize;
-        let local = &self.queues.local;
-        for k in 0..n {
-            let victim = (start + k) % n;
-            if victim == self.index {
-                continue;
-            }
-            let before = local.len();
-            if let Some(t) = steal_one(|| hubs[victim].stealer.steal_batch_and_pop(local)) {
-                let moved = (local.len() - before) as u64;
-                Counters::bump(&self.counters().stolen, moved + 1);
-                return Some(t);
-            }
-        }
-        None
+        let start = (self.next_random() % self.shared.hubs.len() as u64) as usize;
+        let (t, moved) = self
+            .shared
+            .handoff
+            .steal(self.index, start, &self.queues.local)?;
+        Counters::bump(&self.counters().stolen, moved as u64 + 1);
+        Some(t)
     }
 
     fn next_random(&self) -> u64 {

@@ -8,9 +8,11 @@
 
 use std::fmt;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::deadlock::Cycle;
+use crate::handoff::Port;
 use crate::metrics::HubMetrics;
 use crate::reason::{self, WaitReason};
 use crate::runtime::Shared;
@@ -230,7 +232,7 @@ impl Snapshot {
             .hubs
             .iter()
             .enumerate()
-            .map(|(i, h)| h.snapshot(i, now_ms))
+            .map(|(i, h)| h.snapshot(i, &shared.handoff.ports[i], now_ms))
             .collect();
         let running: Vec<Option<ThreadId>> = hubs.iter().map(|h| h.running).collect();
         let mut threads: Vec<GreenThreadSnapshot> = shared
@@ -334,7 +336,7 @@ impl fmt::Display for Snapshot {
 }
 
 impl crate::runtime::HubShared {
-    fn snapshot(&self, index: usize, now_ms: u64) -> HubSnapshot {
+    fn snapshot(&self, index: usize, port: &Port<Arc<Task>>, now_ms: u64) -> HubSnapshot {
         let w = &self.watch;
         let running = match self.counters.running.load(Ordering::Relaxed) {
             0 => None,
@@ -355,9 +357,9 @@ impl crate::runtime::HubShared {
             },
             running,
             running_for,
-            runnable: self.stealer.len() + self.inbox.len(),
+            runnable: port.waiting(),
             timers: w.timers.load(Ordering::Relaxed),
-            descriptors: self.driver.registered(),
+            descriptors: port.driver.registered(),
             metrics: self.counters.snapshot(index),
         }
     }

@@ -287,3 +287,9 @@ impl Task {
         }
     }
 }
+
+impl crate::timer::Target for Arc<Task> {
+    fn waiting_in(&self, gen: crate::park::Gen) -> bool {
+        self.state.is_waiting_in(gen)
+    }
+}

@@ -13,32 +13,38 @@
 
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::TryLockError;
 use std::time::{Duration, Instant};
 
 use crate::park::Gen;
-use crate::task::Task;
+use crate::sync::{lock, AtomicU64, Mutex, Ordering};
 
-struct Entry {
+/// What a timer ends: one park of its owner, named by the park's generation.
+pub trait Target {
+    /// Whether the owner still waits in the park of generation `gen` (an
+    /// entry for an ended park is stale and may be swept).
+    fn waiting_in(&self, gen: Gen) -> bool;
+}
+
+struct Entry<T> {
     deadline: Instant,
     seq: u64,
     gen: Gen,
-    task: Arc<Task>,
+    task: T,
 }
 
-impl PartialEq for Entry {
+impl<T> PartialEq for Entry<T> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == CmpOrdering::Equal
     }
 }
-impl Eq for Entry {}
-impl PartialOrd for Entry {
+impl<T> Eq for Entry<T> {}
+impl<T> PartialOrd for Entry<T> {
     fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Entry {
+impl<T> Ord for Entry<T> {
     fn cmp(&self, other: &Self) -> CmpOrdering {
         // Reversed: BinaryHeap is a max-heap and we want the earliest first.
         (other.deadline, other.seq).cmp(&(self.deadline, self.seq))
@@ -46,16 +52,25 @@ impl Ord for Entry {
 }
 
 /// One hub's timer heap.
-#[derive(Default)]
-pub(crate) struct Timers {
-    heap: BinaryHeap<Entry>,
+pub struct Timers<T> {
+    heap: BinaryHeap<Entry<T>>,
     seq: u64,
     sweep_at: usize,
 }
 
-impl Timers {
+impl<T> Default for Timers<T> {
+    fn default() -> Self {
+        Timers {
+            heap: BinaryHeap::new(),
+            seq: 0,
+            sweep_at: 0,
+        }
+    }
+}
+
+impl<T: Target> Timers<T> {
     /// Arms a timer ending `task`'s park of generation `gen` at `deadline`.
-    pub(crate) fn insert(&mut self, deadline: Instant, task: Arc<Task>, gen: Gen) {
+    pub fn insert(&mut self, deadline: Instant, task: T, gen: Gen) {
         self.seq += 1;
         self.heap.push(Entry {
             deadline,
@@ -64,18 +79,20 @@ impl Timers {
             task,
         });
         if self.heap.len() >= self.sweep_at.max(64) {
-            self.heap.retain(|e| e.task.state.is_waiting_in(e.gen));
+            self.heap.retain(|e| e.task.waiting_in(e.gen));
             self.sweep_at = 2 * self.heap.len();
         }
     }
+}
 
+impl<T> Timers<T> {
     /// The earliest deadline, if any.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+    pub fn next_deadline(&self) -> Option<Instant> {
         self.heap.peek().map(|e| e.deadline)
     }
 
     /// Pops every entry due at `now`, handing each to `fire`.
-    pub(crate) fn fire_due(&mut self, now: Instant, mut fire: impl FnMut(Arc<Task>, Gen)) {
+    pub fn fire_due(&mut self, now: Instant, mut fire: impl FnMut(T, Gen)) {
         while self.heap.peek().is_some_and(|e| e.deadline <= now) {
             if let Some(e) = self.heap.pop() {
                 fire(e.task, e.gen);
@@ -84,17 +101,17 @@ impl Timers {
     }
 
     /// Whether no timer is armed.
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
 
     /// Entries in the heap (ended parks' entries included until swept).
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.heap.len()
     }
 
     /// Drops every entry (the hub is stopping).
-    pub(crate) fn clear(&mut self) {
+    pub fn clear(&mut self) {
         self.heap.clear();
     }
 }
@@ -105,16 +122,23 @@ impl Timers {
 /// `next` holds the earliest deadline as nanoseconds since `epoch` (or
 /// [`NONE`]); it is written under the lock, with `SeqCst`, and read by hubs
 /// on every turn (a plain load when it is `NONE`) and before they sleep.
-pub(crate) struct SharedTimers {
-    heap: Mutex<Timers>,
+pub struct SharedTimers<T> {
+    heap: Mutex<Timers<T>>,
     next: AtomicU64,
     epoch: Instant,
 }
 
 const NONE: u64 = u64::MAX;
 
-impl SharedTimers {
-    pub(crate) fn new() -> Self {
+impl<T> Default for SharedTimers<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> SharedTimers<T> {
+    /// No timer armed.
+    pub fn new() -> Self {
         SharedTimers {
             heap: Mutex::new(Timers::default()),
             next: AtomicU64::new(NONE),
@@ -133,7 +157,10 @@ impl SharedTimers {
     }
 
     /// Arms a timer. Returns true if it is now the earliest.
-    pub(crate) fn insert(&self, deadline: Instant, task: Arc<Task>, gen: Gen) -> bool {
+    pub fn insert(&self, deadline: Instant, task: T, gen: Gen) -> bool
+    where
+        T: Target,
+    {
         let mut heap = lock(&self.heap);
         heap.insert(deadline, task, gen);
         let next = self.encode(heap.next_deadline());
@@ -142,7 +169,7 @@ impl SharedTimers {
     }
 
     /// The earliest deadline, if any (without taking the lock).
-    pub(crate) fn due_hint(&self) -> Option<Instant> {
+    pub fn due_hint(&self) -> Option<Instant> {
         match self.next.load(Ordering::SeqCst) {
             NONE => None,
             n => Some(self.epoch + Duration::from_nanos(n)),
@@ -151,7 +178,7 @@ impl SharedTimers {
 
     /// Pops every entry due at `now` into `out`, unless another hub is
     /// firing them right now.
-    pub(crate) fn fire_due(&self, now: Instant, out: &mut Vec<(Arc<Task>, Gen)>) {
+    pub fn fire_due(&self, now: Instant, out: &mut Vec<(T, Gen)>) {
         let mut heap = match self.heap.try_lock() {
             Ok(heap) => heap,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
@@ -163,8 +190,58 @@ impl SharedTimers {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Only grove's own code runs under this lock: poisoning cannot happen
-    // mid-update, and a poisoned lock still guards a sound heap.
-    m.lock().unwrap_or_else(|p| p.into_inner())
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// An entry whose park is still waiting only if its generation is even.
+    struct Even;
+
+    impl Target for Even {
+        fn waiting_in(&self, gen: Gen) -> bool {
+            gen % 2 == 0
+        }
+    }
+
+    #[test]
+    fn entries_fire_in_deadline_order_and_stale_ones_are_swept() {
+        let mut timers = Timers::default();
+        let now = Instant::now();
+        assert!(timers.is_empty() && timers.next_deadline().is_none());
+        for gen in 0..63 {
+            timers.insert(now + Duration::from_millis(100 - gen as u64), Even, gen);
+        }
+        assert_eq!(timers.len(), 63, "no sweep below 64 entries");
+        timers.insert(now, Even, 64);
+        assert_eq!(timers.len(), 33, "the 31 odd (ended) parks were swept");
+        assert_eq!(timers.next_deadline(), Some(now));
+        let mut fired = Vec::new();
+        timers.fire_due(now + Duration::from_millis(40), |_, gen| fired.push(gen));
+        assert_eq!(fired, [64, 62, 60], "earliest first, and only the due ones");
+        timers.clear();
+        assert!(timers.is_empty());
+    }
+
+    #[test]
+    fn shared_timers_publish_their_earliest_deadline() {
+        let shared = SharedTimers::default();
+        let now = Instant::now();
+        assert_eq!(shared.due_hint(), None);
+        assert!(shared.insert(now + Duration::from_secs(2), Even, 0));
+        assert!(
+            shared.insert(now + Duration::from_secs(1), Even, 2),
+            "earlier"
+        );
+        assert!(
+            !shared.insert(now + Duration::from_secs(3), Even, 4),
+            "later"
+        );
+        let hint = shared.due_hint().unwrap();
+        assert!(hint <= now + Duration::from_secs(1));
+        assert!(hint + Duration::from_millis(1) > now + Duration::from_secs(1));
+        let mut out = Vec::new();
+        shared.fire_due(now + Duration::from_millis(1500), &mut out);
+        assert_eq!(out.iter().map(|(_, g)| *g).collect::<Vec<_>>(), [2]);
+        assert!(shared.due_hint().unwrap() > now + Duration::from_millis(1500));
+    }
 }

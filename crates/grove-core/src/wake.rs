@@ -73,21 +73,7 @@ impl Shared {
     /// Queues `task` from a thread that is not one of this runtime's hubs
     /// (or for a hub that is not its home).
     pub(crate) fn push_remote(&self, task: Arc<Task>) {
-        match task.home() {
-            Some(h) => self.push_home(h, task),
-            None => {
-                self.injector.push(task);
-                self.notify();
-            }
-        }
-    }
-
-    /// Wakes `task`, bound to hub `h`, from anywhere but `h`.
-    pub(crate) fn push_home(&self, h: usize, task: Arc<Task>) {
-        let hub = &self.hubs[h];
-        if hub.inbox.push(task) {
-            hub.driver.unpark();
-        }
+        self.handoff.push_remote(task.home(), task);
     }
 }
 
@@ -97,7 +83,9 @@ impl Hub {
     pub(crate) fn schedule(&self, task: Arc<Task>) {
         let by_green_thread = self.running().is_some();
         match task.home() {
-            Some(h) if h != self.index => self.shared.push_home(h, task),
+            Some(h) if h != self.index => {
+                self.shared.handoff.push_home(h, task);
+            }
             Some(_) if by_green_thread => self.set_runnext(task),
             None if by_green_thread && task.started() => self.set_runnext(task),
             _ => self.push_runnable(task),
@@ -110,10 +98,11 @@ impl Hub {
     pub(crate) fn push_runnable(&self, task: Arc<Task>) {
         match task.home() {
             Some(h) if h == self.index => self.queues.bound.borrow_mut().push_back(task),
-            Some(h) => self.shared.push_home(h, task),
+            Some(h) => {
+                self.shared.handoff.push_home(h, task);
+            }
             None => {
-                self.queues.local.push(task);
-                self.shared.notify();
+                self.shared.handoff.push_local(&self.queues.local, task);
             }
         }
     }
@@ -131,10 +120,12 @@ impl Hub {
     /// green threads waiting in this hub's inbox and (a batch of) the
     /// injector, so a yield really lets the others run.
     pub(crate) fn push_yielded(&self, task: Arc<Task>) {
-        let me = &self.shared.hubs[self.index];
-        me.inbox.drain_into(&mut self.queues.bound.borrow_mut());
-        if !self.shared.injector.is_empty() {
-            let _ = self.shared.injector.steal_batch(&self.queues.local);
+        let handoff = &self.shared.handoff;
+        handoff.ports[self.index]
+            .inbox
+            .drain_into(&mut self.queues.bound.borrow_mut());
+        if !handoff.injector.is_empty() {
+            let _ = handoff.injector.steal_batch(&self.queues.local);
         }
         let to_bound = task.home() == Some(self.index);
         self.queues.after_yield.set(Some(!to_bound));

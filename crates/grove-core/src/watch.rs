@@ -217,7 +217,7 @@ fn run(weak: Weak<Shared>) {
         let Some(shared) = weak.upgrade() else {
             return;
         };
-        if shared.stopping.load(Ordering::Acquire) {
+        if shared.handoff.stopping() {
             return;
         }
         let now = reason::tick_clock();
@@ -261,7 +261,7 @@ fn watchdog(shared: &Shared, seen: &mut [Seen], now: u64, threshold: Duration) {
             thread: ThreadId::from_raw(running),
             name: task.and_then(|t| t.name.as_deref().map(String::from)),
             running_for: for_,
-            waiting: hub.stealer.len() + hub.inbox.len(),
+            waiting: shared.handoff.ports[i].waiting(),
             syscall: syscall_of(w.tid.load(Ordering::Relaxed)),
         };
         crate::trace::stuck(&report);

@@ -4,7 +4,7 @@
 //! see docs/verification.md for bounds and the weakened builds that must fail.
 #![cfg(loom)]
 
-use grove_core::park::{Begin, Commit, How, Mode, Notify, ParkState, Wake};
+use grove_core::park::{Begin, Commit, Gen, How, Mode, Notify, ParkState, Wake};
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
@@ -156,6 +156,39 @@ fn kill_races_unpark_schedules_once_and_keeps_the_kill() {
     });
 }
 
+/// Begins a park on a fresh (or running) state; returns its generation.
+fn begin_parking(state: &ParkState) -> Gen {
+    match state.begin(Mode::Park, How::Switch) {
+        Begin::Parking(g) => g,
+        Begin::Ready(w) => panic!("a park with nothing pending returned {w:?}"),
+    }
+}
+
+/// Two racers: the timer of the park of generation `gen`, and an unpark.
+fn timer_and_unpark(
+    state: &Arc<ParkState>,
+    saved: &Arc<Saved>,
+    resumes: &Arc<AtomicUsize>,
+    gen: Gen,
+) -> [thread::JoinHandle<()>; 2] {
+    [
+        racer(state, saved, resumes, move |s| s.timeout(gen)),
+        racer(state, saved, resumes, ParkState::unpark),
+    ]
+}
+
+/// Joins the racers and checks that the green thread resumed exactly once.
+fn joined_resumed_once(racers: [thread::JoinHandle<()>; 2], resumes: &AtomicUsize) {
+    for r in racers {
+        r.join().unwrap();
+    }
+    assert_eq!(
+        resumes.load(Ordering::SeqCst),
+        1,
+        "not resumed exactly once"
+    );
+}
+
 /// Model 5: `park_timeout`'s deadline racing with an unpark: one resume and
 /// exactly one outcome. If it timed out, the unpark's token is kept for the
 /// next park; if the unpark ended it, no token is left behind.
@@ -165,24 +198,14 @@ fn timeout_races_unpark_one_outcome() {
         let state = Arc::new(ParkState::new());
         let saved = Arc::new(Saved::new());
         let resumes = Arc::new(AtomicUsize::new(0));
-        let gen = match state.begin(Mode::Park, How::Switch) {
-            Begin::Parking(g) => g,
-            Begin::Ready(w) => panic!("fresh state returned {w:?}"),
-        };
-        let timer = racer(&state, &saved, &resumes, move |s| s.timeout(gen));
-        let unparker = racer(&state, &saved, &resumes, ParkState::unpark);
+        let gen = begin_parking(&state);
+        let racers = timer_and_unpark(&state, &saved, &resumes, gen);
         saved.save(1);
         if state.commit() == Commit::Resume {
             saved.resume(1);
             resumes.fetch_add(1, Ordering::SeqCst);
         }
-        timer.join().unwrap();
-        unparker.join().unwrap();
-        assert_eq!(
-            resumes.load(Ordering::SeqCst),
-            1,
-            "not resumed exactly once"
-        );
+        joined_resumed_once(racers, &resumes);
         let outcome = state.resumed(false);
         let token_left = state.begin(Mode::Park, How::Switch) == Begin::Ready(Wake::Unparked);
         match outcome {
@@ -190,6 +213,34 @@ fn timeout_races_unpark_one_outcome() {
             Wake::Unparked => assert!(!token_left, "both the unpark and a token"),
             Wake::Killed => panic!("nobody killed it"),
         }
+    });
+}
+
+/// Model 5b: a timer armed by an earlier park (which an unpark ended
+/// first) fires late, racing with the next park and its unpark: it must not
+/// end that park. One resume, and the park reports the unpark.
+#[test]
+fn a_stale_timer_never_ends_a_later_park() {
+    loom::model(|| {
+        let state = Arc::new(ParkState::new());
+        let saved = Arc::new(Saved::new());
+        let resumes = Arc::new(AtomicUsize::new(0));
+        // The first park, with a timer, ended by an unpark.
+        let stale = begin_parking(&state);
+        assert_eq!(state.commit(), Commit::Parked);
+        assert_eq!(state.unpark(), Notify::Schedule);
+        assert_eq!(state.resumed(false), Wake::Unparked);
+        // Its timer fires while the next park begins; an unpark ends that one.
+        let racers = timer_and_unpark(&state, &saved, &resumes, stale);
+        if park_and_commit(&state, &saved, Mode::Park) {
+            resumes.fetch_add(1, Ordering::SeqCst);
+        }
+        joined_resumed_once(racers, &resumes);
+        assert_eq!(
+            state.resumed(false),
+            Wake::Unparked,
+            "a stale timer ended a later park"
+        );
     });
 }
 
