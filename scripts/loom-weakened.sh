@@ -25,6 +25,7 @@ cases=(
     "take_kill_keeps | loom_completion | kill_races_completion_killer_wakes | grove-core | killed, and the kill still pending"
     "insert_checks_outside | loom_registry | spawn_races_shutdown_refused_or_seen | grove-core | an insert was neither refused nor seen by shutdown"
     "drain_check_early | loom_registry | last_exits_on_two_shards_wake_shutdown | grove-core | deadlock; threads"
+    "kill_blind | loom_park | timeout_races_kill_one_resume_and_the_kill_wins | grove-core | a kill racing a timeout was lost"
     "timeout_ignores_gen | loom_park | a_stale_timer_never_ends_a_later_park | grove-core | a stale timer ended a later park"
     "idle_skip_recheck | loom_handoff | one_task_wakes_at_most_one_hub | grove-core | deadlock; threads"
     "pending_skips_stealers | loom_handoff | work_queued_on_a_busy_hub_is_stolen_by_a_sleeping_one | grove-core | deadlock; threads"

@@ -244,6 +244,34 @@ fn a_stale_timer_never_ends_a_later_park() {
     });
 }
 
+/// Model 5c: `park_timeout`'s deadline racing with a kill: one resume, and
+/// the kill is what the park reports, whichever of the two ended it (a kill
+/// is never lost to a timeout).
+#[test]
+fn timeout_races_kill_one_resume_and_the_kill_wins() {
+    loom::model(|| {
+        let state = Arc::new(ParkState::new());
+        let saved = Arc::new(Saved::new());
+        let resumes = Arc::new(AtomicUsize::new(0));
+        let gen = begin_parking(&state);
+        let racers = [
+            racer(&state, &saved, &resumes, move |s| s.timeout(gen)),
+            racer(&state, &saved, &resumes, ParkState::kill),
+        ];
+        saved.save(1);
+        if state.commit() == Commit::Resume {
+            saved.resume(1);
+            resumes.fetch_add(1, Ordering::SeqCst);
+        }
+        joined_resumed_once(racers, &resumes);
+        assert_eq!(
+            state.resumed(false),
+            Wake::Killed,
+            "a kill racing a timeout was lost"
+        );
+    });
+}
+
 /// Model 1b: in place (an OS thread, or an unwinding green thread): the
 /// winner of `PARKED -> RUNNING` must be told to wake the OS thread, once.
 #[test]
