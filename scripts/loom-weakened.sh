@@ -35,7 +35,7 @@ cases=(
     "record_skip_recheck | loom_record | a_reader_sees_one_whole_write_or_nothing | grove-core | a read mixed two writes"
     "completion_relaxed | loom_completion | join_races_completion_hands_the_result_over_once | grove-core | Causality violation"
     "links_once | loom_completion | links_added_while_completing_each_run_once | grove-core | a link did not run exactly once"
-    "cancel_ignores_handed | loom_semaphore | release_races_a_timing_out_acquire_no_permit_lost | grove-sync | the released permit was lost"
+    "cancel_ignores_handed | loom_semaphore | release_races_a_killed_acquire_no_permit_lost | grove-sync | the released permit was lost"
     "get_skips_putters | loom_queue | bounded_put_and_get_across_threads_admit_the_waiting_putter | grove-sync | deadlock; threads"
     "give_back_drops | loom_queue | channel_rendezvous_races_a_getter_giving_up_no_item_lost | grove-sync | deadlock; threads"
     "event_raise_no_hand | loom_notify | event_set_then_clear_races_a_parking_waiter_it_wakes | grove-sync | deadlock; threads"

@@ -163,7 +163,15 @@ fn reaching_the_mapping_limit_is_a_clear_error_not_a_crash() {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert!(!failed.is_empty(), "no spawn hit the limit");
+        if failed.is_empty() {
+            // The kernel merged every new stack into a neighbouring mapping
+            // (a run of them can extend one region without limit): nothing
+            // was refused, so this run shows nothing. The parent tries again
+            // in a fresh process, with a fresh address-space layout.
+            println!("MAPLIMIT-NONE");
+            rt.shutdown();
+            return;
+        }
         assert!(failed.len() < gs.len(), "every spawn failed");
         // SAFETY: our own mapping, unused.
         unsafe { libc::munmap(base as *mut libc::c_void, len) };
@@ -180,13 +188,24 @@ fn reaching_the_mapping_limit_is_a_clear_error_not_a_crash() {
         rt.shutdown();
         return;
     }
-    let out = run_child(
-        "reaching_the_mapping_limit_is_a_clear_error_not_a_crash",
-        "GROVE_MAPLIMIT_CHILD",
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut tries = 0;
+    let (out, stdout) = loop {
+        tries += 1;
+        let out = run_child(
+            "reaching_the_mapping_limit_is_a_clear_error_not_a_crash",
+            "GROVE_MAPLIMIT_CHILD",
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !stdout.contains("MAPLIMIT-NONE") || tries == 8 {
+            break (out, stdout);
+        }
+    };
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "child failed: {stdout}\n{stderr}");
+    assert!(
+        !stdout.contains("MAPLIMIT-NONE"),
+        "no spawn hit the limit in {tries} runs"
+    );
     assert!(
         stdout.contains("MAPLIMIT-REPORT: no memory mapping for a green-thread stack"),
         "{stdout}"

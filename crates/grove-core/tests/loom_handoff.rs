@@ -172,7 +172,7 @@ impl Target for Sleeper {
 #[test]
 fn a_shared_timer_armed_while_a_hub_sleeps_is_fired() {
     loom::model(|| {
-        let (h, mut workers) = hubs::<Sleeper>(2);
+        let (h, workers) = hubs::<Sleeper>(2);
         drop(workers);
         let hub0 = {
             let h = h.clone();

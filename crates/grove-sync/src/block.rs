@@ -1,5 +1,9 @@
 //! The one place a primitive blocks: park until something is handed to our
 //! ticket, the deadline passes, or we are killed (see `wait.rs`).
+//!
+//! The loop itself, [`wait_loop`], is generic over the waker and the park,
+//! so the loom models (`tests/loom_*.rs`) run it as written, with a model
+//! thread's parker where grove parks a green thread.
 
 use std::time::Instant;
 
@@ -8,8 +12,21 @@ use grove_core::{Thread, WaitReason};
 use crate::sync::{lock, Mutex};
 use crate::wait::{Cancelled, Ticket, WaitList};
 
+/// What wakes a waiter once something is handed to it: grove's [`Thread`]
+/// (a green thread or an OS thread), or a model thread's parker under loom.
+pub trait Unpark {
+    /// Wakes the waiter.
+    fn unpark(self);
+}
+
+impl Unpark for Thread {
+    fn unpark(self) {
+        Thread::unpark(&self);
+    }
+}
+
 /// How a wait ended.
-pub(crate) enum Waited<P, H> {
+pub enum Waited<P, H> {
     /// The value handed to us.
     Handed(H),
     /// The deadline passed while we were still waiting; our payload back.
@@ -70,10 +87,10 @@ pub(crate) fn deadline(timeout: std::time::Duration) -> Option<Instant> {
 /// What a primitive does with a value handed to a waiter that gave up: give
 /// it to someone else (`Ok`, with a waker to unpark after unlocking, if any),
 /// or let that waiter keep it after all (`Err`).
-pub(crate) type PassOn<S, H> = fn(&mut S, H) -> Result<Option<Thread>, H>;
+pub type PassOn<S, H, W = Thread> = fn(&mut S, H) -> Result<Option<W>, H>;
 
 /// The wait list of `S` that a waiter is on.
-pub(crate) type ListOf<S, P, H> = fn(&mut S) -> &mut WaitList<P, H, Thread>;
+pub type ListOf<S, P, H, W = Thread> = fn(&mut S) -> &mut WaitList<P, H, W>;
 
 /// Parks the caller, which holds `ticket` in `list(state)`, until a value is
 /// handed to it or `deadline` passes; snapshots show it waiting for `why`. If the caller is killed while parked, it
@@ -85,6 +102,25 @@ pub(crate) fn wait_for<S, P, H>(
     deadline: Option<Instant>,
     list: ListOf<S, P, H>,
     pass_on: PassOn<S, H>,
+) -> Waited<P, H> {
+    let park = |deadline| {
+        grove_core::wait::park_until(why, deadline);
+    };
+    wait_loop(state, ticket, deadline, list, pass_on, park)
+}
+
+/// The loop of [`wait_for`], with `park(deadline)` for the park: under the
+/// lock, take what was handed to `ticket`; past the deadline, leave the
+/// line (passing on what was handed at that moment, by `pass_on`, unless
+/// the waiter keeps it); otherwise park and look again. A waiter that
+/// unwinds out of `park` (killed) leaves the line the same way.
+pub fn wait_loop<S, P, H, W: Unpark>(
+    state: &Mutex<S>,
+    ticket: Ticket,
+    deadline: Option<Instant>,
+    list: ListOf<S, P, H, W>,
+    pass_on: PassOn<S, H, W>,
+    mut park: impl FnMut(Option<Instant>),
 ) -> Waited<P, H> {
     let mut guard = Abandon {
         state,
@@ -101,6 +137,9 @@ pub(crate) fn wait_for<S, P, H>(
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 guard.ticket = None;
+                // `Handed` cannot come back here (`take_handed` just ran
+                // under this lock); it is handled as the drop guard does, so
+                // that the two ways out stay one rule.
                 return match list(&mut s).cancel(ticket) {
                     Some(Cancelled::Withdrawn(p)) => Waited::TimedOut(p),
                     Some(Cancelled::Handed(h)) => match pass_on(&mut s, h) {
@@ -117,19 +156,19 @@ pub(crate) fn wait_for<S, P, H>(
                 };
             }
         }
-        grove_core::wait::park_until(why, deadline);
+        park(deadline);
     }
 }
 
 /// Leaves the wait list if the waiter unwinds (killed) while parked.
-struct Abandon<'a, S, P, H> {
+struct Abandon<'a, S, P, H, W: Unpark> {
     state: &'a Mutex<S>,
     ticket: Option<Ticket>,
-    list: ListOf<S, P, H>,
-    pass_on: PassOn<S, H>,
+    list: ListOf<S, P, H, W>,
+    pass_on: PassOn<S, H, W>,
 }
 
-impl<S, P, H> Drop for Abandon<'_, S, P, H> {
+impl<S, P, H, W: Unpark> Drop for Abandon<'_, S, P, H, W> {
     fn drop(&mut self) {
         let Some(ticket) = self.ticket else {
             return;

@@ -32,7 +32,6 @@
 #![warn(missing_docs)]
 
 mod async_result;
-mod block;
 mod event;
 mod lock;
 mod pool;
@@ -40,11 +39,16 @@ mod queue;
 mod semaphore;
 
 #[cfg(not(loom))]
+mod block;
+#[cfg(not(loom))]
 mod sync;
 #[cfg(not(loom))]
 use grove_core::wait;
 
 /// The protocol modules, exposed to the loom models (`--cfg loom` only).
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod block;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod sync;

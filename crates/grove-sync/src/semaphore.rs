@@ -75,6 +75,15 @@ impl<W> SemState<W> {
         }
     }
 
+    /// An acquirer that gave up just as a permit was handed to it passes
+    /// the permit on, as [`give`](SemState::give) does (`wait_loop`'s
+    /// pass-on for `waiters`).
+    // The shape every pass-on has (`block::PassOn`); a permit is `()`.
+    #[allow(clippy::result_unit_err)]
+    pub fn pass_on(&mut self, (): ()) -> Result<Option<W>, ()> {
+        Ok(self.give())
+    }
+
     /// Whether a permit is free for the taking: one is free and no acquirer
     /// is ahead in line.
     pub fn available(&self) -> bool {
@@ -127,10 +136,6 @@ impl fmt::Debug for Semaphore {
 
 fn waiters(s: &mut SemState<Thread>) -> &mut WaitList<(), (), Thread> {
     &mut s.waiters
-}
-
-fn pass_on(s: &mut SemState<Thread>, (): ()) -> Result<Option<Thread>, ()> {
-    Ok(s.give())
 }
 
 fn watchers(s: &mut SemState<Thread>) -> &mut WaitList<(), (), Thread> {
@@ -206,7 +211,7 @@ impl Semaphore {
                 deadline,
                 now,
                 waiters,
-                pass_on
+                SemState::pass_on
             ),
             Outcome::Now(()) | Outcome::Waited(Waited::Handed(()))
         )

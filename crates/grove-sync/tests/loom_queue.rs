@@ -5,10 +5,11 @@
 
 mod loom_common;
 
+use grove_sync::wait::WaitList;
 use grove_sync::{Fifo, GetRefused, Handoff, PutRefused, QueueState, Store};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
-use loom_common::{me, wait_handed, Waker};
+use loom_common::{killed_while_waiting, me, wait_handed, Waker};
 
 type Q<S> = QueueState<u32, S, Waker>;
 
@@ -71,10 +72,16 @@ fn bounded_put_and_get_across_threads_admit_the_waiting_putter() {
     });
 }
 
+fn getters(s: &mut Q<Handoff<u32>>) -> &mut WaitList<(), Option<u32>, Waker> {
+    &mut s.getters
+}
+
 /// Model 7c: a channel's rendezvous racing with a getter that gives up. The
-/// getter waits; a putter brings 7 just as the getter's timeout fires and it
-/// leaves the line (as `wait_for` does, passing on an item handed to it).
-/// Whatever the order, the next get receives 7 and the putter finishes.
+/// getter waits; a putter brings 7 just as the getter is killed and leaves
+/// the line (passing on an item handed to it at that moment, as the drop
+/// guard of `wait_for` does). Whatever the order, a getter receives 7 (the
+/// one giving up, if the item reached it before it parked; else the next)
+/// and the putter finishes.
 #[test]
 fn channel_rendezvous_races_a_getter_giving_up_no_item_lost() {
     loom::model(|| {
@@ -83,18 +90,11 @@ fn channel_rendezvous_races_a_getter_giving_up_no_item_lost() {
         let ticket = q.lock().unwrap().getters.push(waker, ());
         let qp = q.clone();
         let putter = thread::spawn(move || put(&qp, 7));
-        {
-            use grove_sync::wait::Cancelled;
-            let mut s = q.lock().unwrap();
-            match s.getters.cancel(ticket) {
-                Some(Cancelled::Handed(Some(item))) => {
-                    assert!(s.give_back(item).is_none(), "nobody else waits");
-                }
-                Some(Cancelled::Handed(None)) => panic!("nobody closes it"),
-                Some(Cancelled::Withdrawn(())) | None => {}
-            }
-        }
-        assert_eq!(get(&q), 7, "the item reaches the next get");
+        let got = match killed_while_waiting(&q, ticket, getters, Q::pass_item_on) {
+            Some(item) => item.expect("an item, not a close"),
+            None => get(&q),
+        };
+        assert_eq!(got, 7, "the item reaches a getter");
         putter.join().unwrap();
         let s = q.lock().unwrap();
         assert!(s.items.is_empty() && s.getters.is_empty() && s.putters.is_empty());

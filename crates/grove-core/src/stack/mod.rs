@@ -153,7 +153,11 @@ unsafe impl Send for Stack {}
 impl Stack {
     /// The lowest usable address.
     #[cfg_attr(
-        not(any(test, grove_sanitize = "address", grove_sanitize = "valgrind")),
+        not(any(
+            all(test, not(loom)),
+            grove_sanitize = "address",
+            grove_sanitize = "valgrind"
+        )),
         allow(dead_code)
     )]
     pub fn bottom(&self) -> *mut u8 {

@@ -168,17 +168,6 @@ fn look<T: Clone, S: Peek<T>>(s: &mut State<T, S>) -> Now<Result<(T, WakeOnDrop)
     }
 }
 
-/// A getter that gave up passes its item on; a close notification it keeps.
-fn pass_item_on<T, S: Store<T>>(
-    s: &mut State<T, S>,
-    handed: Option<T>,
-) -> Result<Option<Thread>, Option<T>> {
-    match handed {
-        Some(item) => Ok(s.give_back(item)),
-        None => Err(None),
-    }
-}
-
 /// A putter keeps what it was handed: its item was accepted, or came back.
 fn keep<T, S, H>(_: &mut State<T, S>, handed: H) -> Result<Option<Thread>, H> {
     Err(handed)
@@ -349,7 +338,7 @@ impl<T, S: Store<T>> GenericQueue<T, S> {
             deadline,
             now,
             getters,
-            pass_item_on,
+            State::pass_item_on,
         ) {
             Outcome::Now(r) => r.map(|(item, waker)| {
                 wake(waker);

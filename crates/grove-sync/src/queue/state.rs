@@ -177,6 +177,16 @@ impl<T, S: Store<T>, W> QueueState<T, S, W> {
         })
     }
 
+    /// A getter that gave up just as an item was handed to it passes the
+    /// item on ([`give_back`](QueueState::give_back)); a close notification
+    /// it keeps (`wait_loop`'s pass-on for `getters`).
+    pub fn pass_item_on(&mut self, handed: Option<T>) -> Result<Option<W>, Option<T>> {
+        match handed {
+            Some(item) => Ok(self.give_back(item)),
+            None => Err(None),
+        }
+    }
+
     /// A getter gave up as `item` was handed to it: pass the item to the
     /// next getter (its waker is returned), or back to the front of the
     /// store (then the first waiting peeker's waker is returned).
