@@ -56,6 +56,69 @@ pub(crate) struct Fiber {
     bounds: (*const u8, usize),
 }
 
+/// Where a green thread keeps its [`Fiber`]: an `Option` under a checker;
+/// under none, nothing at all (every hook is empty, so no green thread pays
+/// a byte for them).
+#[derive(Default)]
+pub(crate) struct Slot {
+    #[cfg(any(
+        grove_sanitize = "address",
+        grove_sanitize = "thread",
+        grove_sanitize = "valgrind"
+    ))]
+    fiber: Option<Fiber>,
+}
+
+impl Slot {
+    /// Keeps `fiber` (a green thread got its stack).
+    #[inline(always)]
+    #[allow(unused_variables)]
+    pub(crate) fn put(&mut self, fiber: Fiber) {
+        #[cfg(any(
+            grove_sanitize = "address",
+            grove_sanitize = "thread",
+            grove_sanitize = "valgrind"
+        ))]
+        {
+            self.fiber = Some(fiber);
+        }
+    }
+
+    /// The fiber, if one is kept.
+    #[inline(always)]
+    pub(crate) fn get(&self) -> Option<&Fiber> {
+        #[cfg(any(
+            grove_sanitize = "address",
+            grove_sanitize = "thread",
+            grove_sanitize = "valgrind"
+        ))]
+        return self.fiber.as_ref();
+        #[cfg(not(any(
+            grove_sanitize = "address",
+            grove_sanitize = "thread",
+            grove_sanitize = "valgrind"
+        )))]
+        None
+    }
+
+    /// Takes the fiber out (its green thread finished).
+    #[inline(always)]
+    pub(crate) fn take(&mut self) -> Option<Fiber> {
+        #[cfg(any(
+            grove_sanitize = "address",
+            grove_sanitize = "thread",
+            grove_sanitize = "valgrind"
+        ))]
+        return self.fiber.take();
+        #[cfg(not(any(
+            grove_sanitize = "address",
+            grove_sanitize = "thread",
+            grove_sanitize = "valgrind"
+        )))]
+        None
+    }
+}
+
 impl Fiber {
     /// A green thread is about to start on `stack`.
     #[inline(always)]

@@ -86,7 +86,7 @@ impl Hub {
                     // SAFETY: the stack outlives the context: it is freed only
                     // after the green thread's final switch (DONE).
                     exec.context = Some(unsafe { Context::new(&stack.as_context_stack(), entry) });
-                    exec.fiber = Some(sanitize::Fiber::new(&stack));
+                    exec.fiber.put(sanitize::Fiber::new(&stack));
                     exec.stack = Some(stack);
                 }
                 Err(e) => {
@@ -116,7 +116,7 @@ impl Hub {
         // (ThreadSanitizer would count a call's entry and its return on two
         // different stacks): `to_green` is inlined, not passed to `map`.
         #[allow(clippy::manual_map)]
-        let side = match &exec.fiber {
+        let side = match exec.fiber.get() {
             Some(fiber) => Some(sanitize::to_green(fiber)),
             None => None,
         };

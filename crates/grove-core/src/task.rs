@@ -52,7 +52,7 @@ use context::Context;
 use crate::park::{Notify, ParkState};
 use crate::reason::WaitRecord;
 use crate::runtime::Shared;
-use crate::sanitize::Fiber;
+use crate::sanitize::Slot;
 use crate::stack::Stack;
 use crate::timeout::Active;
 
@@ -76,7 +76,7 @@ pub(crate) struct Exec {
     pub(crate) context: Option<Context>,
     pub(crate) stack: Option<Stack>,
     /// What memory and thread checkers know of it (`sanitize.rs`).
-    pub(crate) fiber: Option<Fiber>,
+    pub(crate) fiber: Slot,
     pub(crate) main: Option<Main>,
 }
 
@@ -170,7 +170,7 @@ impl Task {
             exec: UnsafeCell::new(Exec {
                 context: None,
                 stack: None,
-                fiber: None,
+                fiber: Slot::default(),
                 main: Some(main),
             }),
             locals: UnsafeCell::new(Vec::new()),
