@@ -32,7 +32,7 @@ for f in "${files[@]}"; do
         shard=0/1
     fi
     common=(-p grove-core --file "crates/grove-core/src/$f.rs" --shard "$shard"
-        --sharding slice -j 1 --timeout 300 --test-workspace=false -o "$out")
+        --sharding slice -j 1 --timeout 60 --test-workspace=false -o "$out")
     echo "== $f: unit tests"
     # Exit 2 (some missed) and 3 (some timed out) are results, not errors.
     rc=0

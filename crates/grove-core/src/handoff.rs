@@ -417,6 +417,40 @@ mod tests {
     }
 
     #[test]
+    fn a_steal_counts_what_moved_beside_what_the_thief_held() {
+        let t = hubs(2);
+        t.workers[0].push(100);
+        for i in 0..6 {
+            t.workers[1].push(i);
+        }
+        t.h.push_home(1, 50);
+        assert_eq!(
+            t.h.ports[1].waiting(),
+            7,
+            "six stealable and one in the inbox"
+        );
+        let (first, moved) = t.h.steal(0, 0, &t.workers[0]).unwrap();
+        assert_eq!((first, moved), (0, 2), "half of six: one to run, two more");
+        assert_eq!(t.workers[0].len(), 3, "its own one and the two moved");
+    }
+
+    #[test]
+    fn only_a_timer_that_becomes_the_earliest_wakes_a_sleeper() {
+        let t = hubs(1);
+        let now = Instant::now();
+        let searching = t.h.sleep(0, false, None, |_| {
+            t.h.add_timer(now + Duration::from_secs(5), 1, 0);
+            assert_eq!(count(&t.unparks[0]), 1, "the first timer is the earliest");
+        });
+        assert!(searching, "woken by that notify");
+        t.h.sleep(0, searching, None, |_| {
+            t.h.add_timer(now + Duration::from_secs(9), 2, 0);
+            assert_eq!(count(&t.unparks[0]), 1, "a later one changes nothing");
+            assert!(t.h.push_local(&t.workers[0], 3), "stealable work wakes it");
+        });
+    }
+
+    #[test]
     fn the_last_searcher_to_find_work_notifies() {
         let t = hubs(4);
         t.h.sleep(3, false, None, |_| {

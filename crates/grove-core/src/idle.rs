@@ -201,6 +201,49 @@ mod tests {
     }
 
     #[test]
+    fn an_idle_hub_sleeps_in_its_driver() {
+        use std::sync::atomic::AtomicUsize as Count;
+        use std::sync::Arc;
+        use std::time::{Duration, Instant};
+
+        use crate::driver::{Driver, ThreadParker};
+
+        /// The default driver, counting the parks that may wait (a busy
+        /// hub also parks with a zero timeout, to poll).
+        struct Counting(ThreadParker, Arc<Count>);
+        impl Driver for Counting {
+            fn park(&self, timeout: Option<Duration>) {
+                if timeout != Some(Duration::ZERO) {
+                    self.1.fetch_add(1, Ordering::SeqCst);
+                }
+                self.0.park(timeout);
+            }
+            fn unpark(&self) {
+                self.0.unpark();
+            }
+        }
+        let parks: Vec<Arc<Count>> = (0..2).map(|_| Arc::new(Count::new(0))).collect();
+        let counts = parks.clone();
+        let rt = crate::Runtime::builder()
+            .workers(2)
+            .driver(move |i| Box::new(Counting(ThreadParker::new(), counts[i].clone())))
+            .build()
+            .unwrap();
+        assert_eq!(rt.block_on(|| 7), 7);
+        let t = Instant::now();
+        while parks.iter().any(|p| p.load(Ordering::SeqCst) == 0)
+            && t.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(
+            parks.iter().all(|p| p.load(Ordering::SeqCst) > 0),
+            "a hub with nothing to do never slept"
+        );
+        rt.shutdown();
+    }
+
+    #[test]
     #[should_panic(expected = "hub count out of range")]
     fn no_hubs_is_refused() {
         let _ = Idle::new(0);

@@ -212,6 +212,7 @@ mod tests {
             timers.insert(now + Duration::from_millis(100 - gen as u64), Even, gen);
         }
         assert_eq!(timers.len(), 63, "no sweep below 64 entries");
+        assert!(!timers.is_empty());
         timers.insert(now, Even, 64);
         assert_eq!(timers.len(), 33, "the 31 odd (ended) parks were swept");
         assert_eq!(timers.next_deadline(), Some(now));
@@ -220,6 +221,35 @@ mod tests {
         assert_eq!(fired, [64, 62, 60], "earliest first, and only the due ones");
         timers.clear();
         assert!(timers.is_empty());
+    }
+
+    #[test]
+    fn equal_deadlines_fire_in_the_order_they_were_armed() {
+        let mut timers = Timers::default();
+        let at = Instant::now();
+        for gen in [8, 2, 6, 4] {
+            timers.insert(at, Even, gen);
+        }
+        let mut fired = Vec::new();
+        timers.fire_due(at, |_, gen| fired.push(gen));
+        assert_eq!(fired, [8, 2, 6, 4]);
+    }
+
+    #[test]
+    fn the_next_sweep_waits_until_the_heap_has_doubled() {
+        let mut timers = Timers::default();
+        let at = Instant::now();
+        // 64 live entries: the sweep at 64 keeps them all and waits for 128.
+        for gen in 0..64 {
+            timers.insert(at, Even, 2 * gen);
+        }
+        assert_eq!(timers.len(), 64);
+        for gen in 0..63 {
+            timers.insert(at, Even, 2 * gen + 1);
+        }
+        assert_eq!(timers.len(), 127, "stale entries wait for the next sweep");
+        timers.insert(at, Even, 1);
+        assert_eq!(timers.len(), 64, "at 128 (twice 64) the sweep runs again");
     }
 
     #[test]

@@ -217,4 +217,27 @@ mod tests {
         assert_eq!(l.hand_first("z"), Err("z"));
         assert!(l.is_empty());
     }
+
+    #[test]
+    fn hand_all_hands_every_waiter_its_own_value_in_order() {
+        let mut l: WaitList<u8, u8, char> = WaitList::new();
+        let a = l.push('a', 1);
+        let b = l.push('b', 2);
+        assert!(!l.is_empty());
+        assert_eq!(l.hand_all(|p| p * 10), ['a', 'b']);
+        assert!(l.is_empty());
+        assert_eq!(l.take_handed(b), Some(20));
+        assert_eq!(l.take_handed(a), Some(10));
+        assert_eq!(l.hand_all(|p| p), Vec::<char>::new(), "nobody left");
+    }
+
+    #[test]
+    fn park_until_reports_whether_the_deadline_passed() {
+        let reason = crate::WaitReason::Sleep;
+        let past = Instant::now();
+        assert!(park_until(reason, Some(past)), "the deadline passed");
+        waker().unpark();
+        let later = Instant::now() + std::time::Duration::from_secs(60);
+        assert!(!park_until(reason, Some(later)), "the unpark came first");
+    }
 }
