@@ -36,8 +36,10 @@
 //! A build with `--cfg grove_loom_weaken="pending_skips_stealers"` makes the
 //! sleeping hub's last look ignore the other hubs' stealable queues, one
 //! with `grove_loom_weaken="stop_no_unpark"` makes `stop` only set the
-//! flag, and one with `grove_loom_weaken="timer_no_notify"` arms a shared
-//! timer without telling anyone; the loom models find all three.
+//! flag, one with `grove_loom_weaken="timer_no_notify"` arms a shared
+//! timer without telling anyone, and one with
+//! `grove_loom_weaken="remote_no_notify"` queues outside work on the
+//! injector without telling anyone; the loom models find all four.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -130,7 +132,7 @@ impl<T> Handoff<T> {
             Some(h) => self.push_home(h, task),
             None => {
                 self.injector.push(task);
-                self.notify()
+                !cfg!(grove_loom_weaken = "remote_no_notify") && self.notify()
             }
         }
     }

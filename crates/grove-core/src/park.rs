@@ -97,7 +97,9 @@
 //! that method's CAS with a load and a store (two parties can both win);
 //! `take_kill_keeps` makes [`take_kill`](ParkState::take_kill) report a kill
 //! without clearing it (a kill delivered twice); `timeout_ignores_gen`
-//! lets a timer end whatever park is current, not only the one that armed it.
+//! lets a timer end whatever park is current, not only the one that armed it;
+//! `in_place_scheduled` tells the winner of an in-place park's wake to
+//! schedule it like a green thread instead of waking its OS thread.
 //! `scripts/loom-weakened.sh` runs each model against its weakened build and
 //! expects loom to report the bug. Normal builds compile the strong path only.
 //!
@@ -141,6 +143,7 @@ const KILL_BLIND: bool = cfg!(grove_loom_weaken = "kill_blind");
 const TIMEOUT_BLIND: bool = cfg!(grove_loom_weaken = "timeout_blind");
 const TAKE_KILL_KEEPS: bool = cfg!(grove_loom_weaken = "take_kill_keeps");
 const TIMEOUT_IGNORES_GEN: bool = cfg!(grove_loom_weaken = "timeout_ignores_gen");
+const IN_PLACE_SCHEDULED: bool = cfg!(grove_loom_weaken = "in_place_scheduled");
 
 /// The generation of one park, carried by the timer that park armed.
 pub type Gen = usize;
@@ -434,7 +437,7 @@ impl ParkState {
 }
 
 fn wake_kind(prev: usize) -> Notify {
-    if prev & IN_PLACE != 0 {
+    if prev & IN_PLACE != 0 && !IN_PLACE_SCHEDULED {
         Notify::WakeInPlace
     } else {
         Notify::Schedule

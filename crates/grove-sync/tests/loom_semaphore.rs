@@ -44,24 +44,3 @@ fn release_races_a_killed_acquire_no_permit_lost() {
         assert!(s.waiters.is_empty());
     });
 }
-
-/// The wait list alone: FIFO hand-off under contention from two releasers.
-#[test]
-fn two_releases_serve_two_waiters_in_order() {
-    loom::model(|| {
-        let list: Arc<Mutex<WaitList<u8, u8, u8>>> = Arc::new(Mutex::new(WaitList::new()));
-        let a = list.lock().unwrap().push(1, 0);
-        let b = list.lock().unwrap().push(2, 0);
-        let hs: Vec<_> = (0..2)
-            .map(|v| {
-                let l = list.clone();
-                thread::spawn(move || l.lock().unwrap().hand_first(10 + v).map(|(w, _)| w))
-            })
-            .collect();
-        let mut woken: Vec<u8> = hs.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
-        woken.sort_unstable();
-        assert_eq!(woken, [1, 2], "first in line is served first, each once");
-        let mut l = list.lock().unwrap();
-        assert!(l.take_handed(a).is_some() && l.take_handed(b).is_some());
-    });
-}
